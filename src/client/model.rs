@@ -1,0 +1,817 @@
+//! The OAuth client: its identity, settings, and the state derived from them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::secret::SecretHash;
+use super::uri_pattern::UriPattern;
+use crate::error::InvalidField;
+use crate::random::{self, RandomError};
+use crate::redirect::{
+    RedirectRejection, RedirectRules, RegisteredRedirectUri, TrustedRedirectUri,
+};
+
+/// The longest client ID accepted. Generated IDs are 36 characters; CIMD client IDs are URLs.
+pub const MAX_CLIENT_ID_LEN: usize = 1024;
+
+/// How many untrusted redirect URIs a client keeps for review; the oldest goes first, so a
+/// flood of junk cannot grow the record without bound.
+pub const MAX_UNTRUSTED_REDIRECT_URIS: usize = 20;
+
+/// A client identifier (RFC 6749 §2.2): printable ASCII (RFC 6749 Appendix A.1), 1 to
+/// [`MAX_CLIENT_ID_LEN`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Checks a client ID's syntax.
+    pub fn new(value: impl Into<String>) -> Result<Self, InvalidField> {
+        let value = value.into();
+        if value.is_empty() {
+            return Err(InvalidField::new("client_id", "must not be empty"));
+        }
+        if value.len() > MAX_CLIENT_ID_LEN {
+            return Err(InvalidField::new(
+                "client_id",
+                format!("must be at most {MAX_CLIENT_ID_LEN} characters long"),
+            ));
+        }
+        if !value.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(InvalidField::new(
+                "client_id",
+                "may contain only printable ASCII characters (RFC 6749 Appendix A.1)",
+            ));
+        }
+        Ok(ClientId(value))
+    }
+
+    /// A fresh random ID in UUID version 4 form.
+    pub fn generate() -> Result<Self, RandomError> {
+        let mut b = random::bytes::<16>()?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_owned();
+        Ok(ClientId(format!(
+            "{}-{}-{}-{}-{}",
+            part(0..8),
+            part(8..12),
+            part(12..16),
+            part(16..20),
+            part(20..32)
+        )))
+    }
+
+    /// The ID's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = InvalidField;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        ClientId::new(value)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(id: ClientId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An OAuth flow a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// The client acts for itself with its own credentials (RFC 6749 §4.4).
+    ClientCredentials,
+    /// A user authorizes in the browser and the client exchanges a code (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// Deprecated: the token is returned in the redirect (RFC 6749 §4.2; RFC 9700 §2.1.2).
+    Implicit,
+    /// Deprecated: the client collects the user's password (RFC 6749 §4.3; RFC 9700 §2.4).
+    ResourceOwner,
+}
+
+impl Flow {
+    /// Every flow, in the order settings pages show them.
+    pub const ALL: [Flow; 4] = [
+        Flow::ClientCredentials,
+        Flow::AuthorizationCode,
+        Flow::Implicit,
+        Flow::ResourceOwner,
+    ];
+
+    fn bit(self) -> u8 {
+        match self {
+            Flow::ClientCredentials => 1,
+            Flow::AuthorizationCode => 2,
+            Flow::Implicit => 4,
+            Flow::ResourceOwner => 8,
+        }
+    }
+}
+
+/// The set of flows a client has enabled. Serialized as a list of flow names.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Flow>", into = "Vec<Flow>")]
+pub struct Flows(u8);
+
+impl Flows {
+    /// No flow: the client is inactive.
+    pub const NONE: Flows = Flows(0);
+
+    /// Whether `flow` is enabled.
+    pub fn contains(self, flow: Flow) -> bool {
+        self.0 & flow.bit() != 0
+    }
+
+    /// These flows plus `flow`.
+    pub fn with(self, flow: Flow) -> Flows {
+        Flows(self.0 | flow.bit())
+    }
+
+    /// Whether no flow is enabled.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The enabled flows.
+    pub fn iter(self) -> impl Iterator<Item = Flow> {
+        Flow::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl FromIterator<Flow> for Flows {
+    fn from_iter<I: IntoIterator<Item = Flow>>(iter: I) -> Self {
+        iter.into_iter().fold(Flows::NONE, Flows::with)
+    }
+}
+
+impl From<Vec<Flow>> for Flows {
+    fn from(v: Vec<Flow>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl From<Flows> for Vec<Flow> {
+    fn from(f: Flows) -> Self {
+        f.iter().collect()
+    }
+}
+
+impl fmt::Debug for Flows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// Whether a client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    /// Runs on a server and authenticates with its secret.
+    Confidential,
+    /// Runs on a device or in a browser; has no secret and must use PKCE.
+    Public,
+}
+
+/// Read-only facts about the external application, set by whoever registered the client (for
+/// example from a Client ID Metadata Document), never by a settings update.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationInfo {
+    /// The application's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The application's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Who makes the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// When this version was released, as the application states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_date: Option<String>,
+}
+
+/// How the client came to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Created by an administrator.
+    #[default]
+    Manual,
+    /// Registered automatically from a Client ID Metadata Document.
+    Cimd,
+}
+
+/// A status badge shown beside a client, derived from its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Badge {
+    /// No flow is enabled, so the client can obtain nothing.
+    Inactive,
+    /// The client was registered from a Client ID Metadata Document.
+    AutoRegistered,
+}
+
+/// The settings an administrator edits, as entered; [`OAuthClient`] holds them validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    /// Display name; must not be blank.
+    pub name: String,
+    /// Optional description.
+    #[serde(default)]
+    pub description: String,
+    /// Optional icon: an http(s) URL or a `data:image/...` URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// The application's absolute home URL: an audience for its tokens and a base for relative
+    /// redirect URIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_url: Option<String>,
+    /// More trusted base URLs, with the same two roles as the home URL.
+    #[serde(default)]
+    pub base_urls: Vec<String>,
+    /// Registered redirect URIs: absolute, loopback, private-use, or relative.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// The enabled flows; none makes the client inactive.
+    #[serde(default)]
+    pub flows: Flows,
+    /// Require PKCE for the authorization code flow even for a confidential client.
+    #[serde(default)]
+    pub require_pkce: bool,
+    /// Ask users to approve access before the client acts for them.
+    #[serde(default)]
+    pub require_consent: bool,
+    /// Template linking to a user in the application (`{id}`, `{login}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_uri_pattern: Option<String>,
+    /// Template linking to a group in the application (`{id}`, `{login}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_uri_pattern: Option<String>,
+}
+
+/// The longest name accepted.
+const MAX_NAME_LEN: usize = 200;
+/// The longest description accepted.
+const MAX_DESCRIPTION_LEN: usize = 4000;
+
+/// Settings after validation: what [`OAuthClient`] keeps besides its identity.
+#[derive(Debug, Clone)]
+struct ValidSettings {
+    raw: ClientSettings,
+    redirects: RedirectRules,
+    user_uri_pattern: Option<UriPattern>,
+    group_uri_pattern: Option<UriPattern>,
+}
+
+impl ClientSettings {
+    fn validate(self) -> Result<ValidSettings, InvalidField> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(InvalidField::new("name", "must not be empty"));
+        }
+        if name.chars().count() > MAX_NAME_LEN {
+            return Err(InvalidField::new(
+                "name",
+                format!("must be at most {MAX_NAME_LEN} characters long"),
+            ));
+        }
+        if self.description.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(InvalidField::new(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_LEN} characters long"),
+            ));
+        }
+        if let Some(icon) = &self.icon {
+            check_icon(icon).map_err(|reason| InvalidField::new("icon", reason))?;
+        }
+        let redirects = RedirectRules::compile(
+            self.home_url.as_deref(),
+            &self.base_urls,
+            &self.redirect_uris,
+        )?;
+        let pattern = |field: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|p| UriPattern::parse(p).map_err(|reason| InvalidField::new(field, reason)))
+                .transpose()
+        };
+        let user_uri_pattern = pattern("user_uri_pattern", &self.user_uri_pattern)?;
+        let group_uri_pattern = pattern("group_uri_pattern", &self.group_uri_pattern)?;
+        Ok(ValidSettings {
+            raw: ClientSettings {
+                name: name.to_owned(),
+                ..self
+            },
+            redirects,
+            user_uri_pattern,
+            group_uri_pattern,
+        })
+    }
+}
+
+fn check_icon(icon: &str) -> Result<(), String> {
+    if icon.starts_with("data:image/") {
+        return Ok(());
+    }
+    match Url::parse(icon) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(()),
+        _ => Err("must be an http(s) URL or a `data:image/...` URI".into()),
+    }
+}
+
+/// A registered OAuth client.
+///
+/// Only ever holds validated settings: it is built by [`OAuthClient::new`], changed by
+/// [`OAuthClient::update_settings`], and re-validated when deserialized from a store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "ClientRecord", into = "ClientRecord")]
+pub struct OAuthClient {
+    id: ClientId,
+    client_type: ClientType,
+    secret_hash: Option<SecretHash>,
+    registration: Registration,
+    application: Option<ApplicationInfo>,
+    settings: ValidSettings,
+    untrusted_redirect_uris: Vec<String>,
+}
+
+/// The stored form of an [`OAuthClient`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientRecord {
+    client_id: ClientId,
+    client_type: ClientType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_hash: Option<SecretHash>,
+    #[serde(default)]
+    registration: Registration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    application: Option<ApplicationInfo>,
+    settings: ClientSettings,
+    #[serde(default)]
+    untrusted_redirect_uris: Vec<String>,
+}
+
+impl TryFrom<ClientRecord> for OAuthClient {
+    type Error = InvalidField;
+    fn try_from(r: ClientRecord) -> Result<Self, InvalidField> {
+        if (r.client_type == ClientType::Confidential) != r.secret_hash.is_some() {
+            return Err(InvalidField::new(
+                "secret_hash",
+                "a confidential client has a secret hash and a public one has none",
+            ));
+        }
+        Ok(OAuthClient {
+            id: r.client_id,
+            client_type: r.client_type,
+            secret_hash: r.secret_hash,
+            registration: r.registration,
+            application: r.application,
+            settings: r.settings.validate()?,
+            untrusted_redirect_uris: r.untrusted_redirect_uris,
+        })
+    }
+}
+
+impl From<OAuthClient> for ClientRecord {
+    fn from(c: OAuthClient) -> Self {
+        ClientRecord {
+            client_id: c.id,
+            client_type: c.client_type,
+            secret_hash: c.secret_hash,
+            registration: c.registration,
+            application: c.application,
+            settings: c.settings.raw,
+            untrusted_redirect_uris: c.untrusted_redirect_uris,
+        }
+    }
+}
+
+/// Everything needed to create a client besides its settings.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// The ID to use; `None` generates one. CIMD registration passes the document's URL.
+    pub client_id: Option<ClientId>,
+    /// Confidential clients get a secret.
+    pub client_type: ClientType,
+    /// How the client is being registered.
+    pub registration: Registration,
+    /// Read-only application facts, if the registrar knows them.
+    pub application: Option<ApplicationInfo>,
+    /// The editable settings.
+    pub settings: ClientSettings,
+}
+
+impl NewClient {
+    /// An administrator-created client with these settings.
+    pub fn manual(client_type: ClientType, settings: ClientSettings) -> Self {
+        NewClient {
+            client_id: None,
+            client_type,
+            registration: Registration::Manual,
+            application: None,
+            settings,
+        }
+    }
+}
+
+impl OAuthClient {
+    /// Builds a client from validated parts; the registry calls this and creates the secret.
+    pub(crate) fn new(
+        id: ClientId,
+        new: NewClient,
+        secret_hash: Option<SecretHash>,
+    ) -> Result<Self, InvalidField> {
+        Ok(OAuthClient {
+            id,
+            client_type: new.client_type,
+            secret_hash,
+            registration: new.registration,
+            application: new.application,
+            settings: new.settings.validate()?,
+            untrusted_redirect_uris: Vec::new(),
+        })
+    }
+
+    /// Replaces the editable settings after validating them; nothing changes on error.
+    /// Untrusted redirect URIs that the new settings now trust are dropped from review.
+    pub fn update_settings(&mut self, settings: ClientSettings) -> Result<(), InvalidField> {
+        self.settings = settings.validate()?;
+        let rules = &self.settings.redirects;
+        self.untrusted_redirect_uris
+            .retain(|uri| rules.check(uri).is_err());
+        Ok(())
+    }
+
+    /// Decides whether a user agent may be sent to `requested` (see [`crate::redirect`]).
+    pub fn check_redirect_uri(
+        &self,
+        requested: &str,
+    ) -> Result<TrustedRedirectUri, RedirectRejection> {
+        self.settings.redirects.check(requested)
+    }
+
+    /// Adds `uri` to the untrusted redirect URIs for review: once only, and at most
+    /// [`MAX_UNTRUSTED_REDIRECT_URIS`] of them, dropping the oldest. Returns whether the list
+    /// changed.
+    pub fn record_untrusted_redirect_uri(&mut self, uri: &str) -> bool {
+        if self.untrusted_redirect_uris.iter().any(|u| u == uri) {
+            return false;
+        }
+        if self.untrusted_redirect_uris.len() >= MAX_UNTRUSTED_REDIRECT_URIS {
+            self.untrusted_redirect_uris.remove(0);
+        }
+        self.untrusted_redirect_uris.push(uri.to_owned());
+        true
+    }
+
+    pub(crate) fn take_untrusted_redirect_uri(&mut self, uri: &str) -> bool {
+        let before = self.untrusted_redirect_uris.len();
+        self.untrusted_redirect_uris.retain(|u| u != uri);
+        before != self.untrusted_redirect_uris.len()
+    }
+
+    pub(crate) fn set_secret_hash(&mut self, hash: SecretHash) {
+        self.secret_hash = Some(hash);
+    }
+
+    /// The client ID.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// Confidential or public.
+    pub fn client_type(&self) -> ClientType {
+        self.client_type
+    }
+
+    /// The hash of the client's secret; `None` for a public client.
+    pub fn secret_hash(&self) -> Option<&SecretHash> {
+        self.secret_hash.as_ref()
+    }
+
+    /// Whether `presented` is this client's secret, in constant time. Always false for a
+    /// public client.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.secret_hash {
+            Some(hash) => hash.verify(presented),
+            None => {
+                // Same work either way, so timing does not tell public from confidential.
+                SecretHash::decoy().verify(presented);
+                false
+            }
+        }
+    }
+
+    /// How the client was registered.
+    pub fn registration(&self) -> Registration {
+        self.registration
+    }
+
+    /// Read-only application information.
+    pub fn application(&self) -> Option<&ApplicationInfo> {
+        self.application.as_ref()
+    }
+
+    /// The settings as entered (validated).
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings.raw
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.settings.raw.name
+    }
+
+    /// The enabled flows.
+    pub fn flows(&self) -> Flows {
+        self.settings.raw.flows
+    }
+
+    /// Whether the client may use `flow`.
+    pub fn allows(&self, flow: Flow) -> bool {
+        self.settings.raw.flows.contains(flow)
+    }
+
+    /// Whether the authorization code flow needs PKCE: always for a public client (RFC 9700
+    /// §2.1.1), and for a confidential one when Require PKCE is set.
+    pub fn requires_pkce(&self) -> bool {
+        self.client_type == ClientType::Public || self.settings.raw.require_pkce
+    }
+
+    /// Whether users must approve access.
+    pub fn requires_consent(&self) -> bool {
+        self.settings.raw.require_consent
+    }
+
+    /// The home URL.
+    pub fn home_url(&self) -> Option<&Url> {
+        self.settings.redirects.home_url()
+    }
+
+    /// The base URLs.
+    pub fn base_urls(&self) -> &[Url] {
+        self.settings.redirects.base_urls()
+    }
+
+    /// The registered redirect URIs.
+    pub fn redirect_uris(&self) -> &[RegisteredRedirectUri] {
+        self.settings.redirects.registered()
+    }
+
+    /// Redirect URIs that requests used but nobody registered, oldest first.
+    pub fn untrusted_redirect_uris(&self) -> &[String] {
+        &self.untrusted_redirect_uris
+    }
+
+    /// The user URI pattern.
+    pub fn user_uri_pattern(&self) -> Option<&UriPattern> {
+        self.settings.user_uri_pattern.as_ref()
+    }
+
+    /// The group URI pattern.
+    pub fn group_uri_pattern(&self) -> Option<&UriPattern> {
+        self.settings.group_uri_pattern.as_ref()
+    }
+
+    /// The client's status badges.
+    pub fn badges(&self) -> Vec<Badge> {
+        let mut badges = Vec::new();
+        if self.flows().is_empty() {
+            badges.push(Badge::Inactive);
+        }
+        if self.registration == Registration::Cimd {
+            badges.push(Badge::AutoRegistered);
+        }
+        badges
+    }
+
+    /// Whether the client shows `badge`.
+    pub fn has_badge(&self, badge: Badge) -> bool {
+        match badge {
+            Badge::Inactive => self.flows().is_empty(),
+            Badge::AutoRegistered => self.registration == Registration::Cimd,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> ClientSettings {
+        ClientSettings {
+            name: "Build bot".into(),
+            home_url: Some("https://ci.example.com/".into()),
+            redirect_uris: vec!["/oauth/cb".into()],
+            flows: [Flow::AuthorizationCode].into_iter().collect(),
+            ..ClientSettings::default()
+        }
+    }
+
+    fn client(settings: ClientSettings) -> Result<OAuthClient, InvalidField> {
+        OAuthClient::new(
+            ClientId::new("c1").unwrap(),
+            NewClient::manual(ClientType::Public, settings),
+            None,
+        )
+    }
+
+    #[test]
+    fn client_id_syntax() {
+        assert!(ClientId::new("abc").is_ok());
+        assert!(ClientId::new("https://app.example.com/client.json").is_ok());
+        for bad in ["", "tab\there", "é", &"x".repeat(MAX_CLIENT_ID_LEN + 1)] {
+            let e = ClientId::new(bad).unwrap_err();
+            assert_eq!(e.field, "client_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_uuid_v4_and_unique() {
+        let a = ClientId::generate().unwrap();
+        let b = ClientId::generate().unwrap();
+        assert_ne!(a, b);
+        let s = a.as_str();
+        assert_eq!(s.len(), 36);
+        assert_eq!(s.as_bytes()[14], b'4');
+        assert_eq!(s.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn flows_serialize_as_names() {
+        let flows: Flows = [Flow::Implicit, Flow::ClientCredentials]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&flows).unwrap(),
+            r#"["client_credentials","implicit"]"#
+        );
+        let back: Flows = serde_json::from_str(r#"["resource_owner"]"#).unwrap();
+        assert!(back.contains(Flow::ResourceOwner) && !back.contains(Flow::Implicit));
+        assert!(serde_json::from_str::<Flows>(r#"["magic"]"#).is_err());
+    }
+
+    #[test]
+    fn invalid_settings_name_the_field() {
+        let cases: Vec<(ClientSettings, &str)> = vec![
+            (
+                ClientSettings {
+                    name: "  ".into(),
+                    ..settings()
+                },
+                "name",
+            ),
+            (
+                ClientSettings {
+                    home_url: Some("/relative".into()),
+                    ..settings()
+                },
+                "home_url",
+            ),
+            (
+                ClientSettings {
+                    base_urls: vec!["https://a.example/#top".into()],
+                    ..settings()
+                },
+                "base_urls[0]",
+            ),
+            (
+                ClientSettings {
+                    redirect_uris: vec!["javascript:alert(1)".into()],
+                    ..settings()
+                },
+                "redirect_uris[0]",
+            ),
+            (
+                ClientSettings {
+                    icon: Some("ftp://x/i.png".into()),
+                    ..settings()
+                },
+                "icon",
+            ),
+            (
+                ClientSettings {
+                    user_uri_pattern: Some("https://a/{who}".into()),
+                    ..settings()
+                },
+                "user_uri_pattern",
+            ),
+            (
+                ClientSettings {
+                    group_uri_pattern: Some("groups/{id}".into()),
+                    ..settings()
+                },
+                "group_uri_pattern",
+            ),
+            (
+                ClientSettings {
+                    description: "d".repeat(MAX_DESCRIPTION_LEN + 1),
+                    ..settings()
+                },
+                "description",
+            ),
+        ];
+        for (s, field) in cases {
+            assert_eq!(client(s).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn badges_follow_state() {
+        let active = client(settings()).unwrap();
+        assert!(active.badges().is_empty());
+        let inactive = client(ClientSettings {
+            flows: Flows::NONE,
+            ..settings()
+        })
+        .unwrap();
+        assert_eq!(inactive.badges(), vec![Badge::Inactive]);
+        let mut new = NewClient::manual(
+            ClientType::Public,
+            ClientSettings {
+                flows: Flows::NONE,
+                ..settings()
+            },
+        );
+        new.registration = Registration::Cimd;
+        let auto = OAuthClient::new(ClientId::new("c2").unwrap(), new, None).unwrap();
+        assert_eq!(auto.badges(), vec![Badge::Inactive, Badge::AutoRegistered]);
+        assert!(auto.has_badge(Badge::AutoRegistered));
+    }
+
+    #[test]
+    fn untrusted_list_is_deduplicated_and_bounded() {
+        let mut c = client(settings()).unwrap();
+        assert!(c.record_untrusted_redirect_uri("https://x.example/0"));
+        assert!(!c.record_untrusted_redirect_uri("https://x.example/0"));
+        for i in 1..=MAX_UNTRUSTED_REDIRECT_URIS {
+            c.record_untrusted_redirect_uri(&format!("https://x.example/{i}"));
+        }
+        assert_eq!(
+            c.untrusted_redirect_uris().len(),
+            MAX_UNTRUSTED_REDIRECT_URIS
+        );
+        assert_eq!(c.untrusted_redirect_uris()[0], "https://x.example/1");
+    }
+
+    #[test]
+    fn update_keeps_old_settings_on_error_and_drops_newly_trusted_uris() {
+        let mut c = client(settings()).unwrap();
+        c.record_untrusted_redirect_uri("https://ci.example.com/other");
+        let bad = ClientSettings {
+            name: String::new(),
+            ..settings()
+        };
+        assert!(c.update_settings(bad).is_err());
+        assert_eq!(c.name(), "Build bot");
+        let mut s = settings();
+        s.redirect_uris.push("/other".into());
+        c.update_settings(s).unwrap();
+        assert!(c.untrusted_redirect_uris().is_empty());
+        assert!(c.check_redirect_uri("https://ci.example.com/other").is_ok());
+    }
+
+    #[test]
+    fn serde_round_trip_revalidates_and_rebuilds_the_index() {
+        let c = client(settings()).unwrap();
+        let json = serde_json::to_value(&c).unwrap();
+        let back: OAuthClient = serde_json::from_value(json.clone()).unwrap();
+        assert!(
+            back.check_redirect_uri("https://ci.example.com/oauth/cb")
+                .is_ok()
+        );
+        let mut tampered = json;
+        tampered["settings"]["home_url"] = "not a url".into();
+        assert!(serde_json::from_value::<OAuthClient>(tampered).is_err());
+    }
+
+    #[test]
+    fn pkce_is_required_for_public_clients_and_on_request() {
+        assert!(client(settings()).unwrap().requires_pkce());
+        let conf = OAuthClient::new(
+            ClientId::new("c3").unwrap(),
+            NewClient::manual(ClientType::Confidential, settings()),
+            None,
+        )
+        .unwrap();
+        assert!(!conf.requires_pkce());
+    }
+}

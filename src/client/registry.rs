@@ -1,0 +1,259 @@
+//! The administrator's operations on OAuth clients, over a [`ClientStore`].
+
+use std::sync::Arc;
+
+use super::model::{Badge, ClientId, ClientSettings, ClientType, NewClient, OAuthClient};
+use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, SecretHash};
+use crate::error::InvalidField;
+use crate::random::RandomError;
+use crate::redirect::{RedirectRejection, TrustedRedirectUri};
+use crate::store::{ClientQuery, ClientStore, StoreError};
+
+/// Why a registry operation failed. Each message names the field or client involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A setting broke a rule.
+    #[error(transparent)]
+    InvalidField(#[from] InvalidField),
+    /// No client has this ID.
+    #[error("client_id: no client `{0}` exists")]
+    NotFound(ClientId),
+    /// A client with this ID exists already.
+    #[error("client_id: a client `{0}` exists already")]
+    Exists(ClientId),
+    /// A public client has no secret to change.
+    #[error("client_secret: client `{0}` is public and has no secret")]
+    PublicClient(ClientId),
+    /// A keyed-in secret broke a rule.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// A redirect URI was refused or is not awaiting review.
+    #[error(transparent)]
+    Redirect(#[from] RedirectRejection),
+    /// `trust`/`dismiss` named a URI that is not in the review list.
+    #[error("redirect_uri: `{0}` is not among the client's untrusted redirect URIs")]
+    NotUnderReview(String),
+    /// The OS generator failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SecretChangeError> for ClientError {
+    fn from(e: SecretChangeError) -> Self {
+        match e {
+            SecretChangeError::Invalid(e) => ClientError::Secret(e),
+            SecretChangeError::Random(e) => ClientError::Random(e),
+        }
+    }
+}
+
+/// Which clients [`ClientRegistry::list`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFilter {
+    /// Only clients whose name contains this text, ignoring case.
+    pub name_contains: Option<String>,
+    /// Only clients showing this badge.
+    pub badge: Option<Badge>,
+}
+
+/// A newly created client, with its secret in clear text: the only time it is available.
+#[derive(Debug)]
+pub struct CreatedClient {
+    /// The client as stored.
+    pub client: OAuthClient,
+    /// The secret of a confidential client; `None` for a public one.
+    pub secret: Option<ClientSecret>,
+}
+
+/// Creates, edits, lists and deletes OAuth clients.
+#[derive(Clone)]
+pub struct ClientRegistry {
+    store: Arc<dyn ClientStore>,
+}
+
+impl std::fmt::Debug for ClientRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRegistry").finish_non_exhaustive()
+    }
+}
+
+impl ClientRegistry {
+    /// A registry over `store`.
+    pub fn new(store: Arc<dyn ClientStore>) -> Self {
+        ClientRegistry { store }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn ClientStore> {
+        &self.store
+    }
+
+    /// Creates a client. A confidential client gets a generated secret, returned here once and
+    /// stored only as a salted hash.
+    pub async fn create(&self, new: NewClient) -> Result<CreatedClient, ClientError> {
+        let secret = match new.client_type {
+            ClientType::Confidential => Some(ClientSecret::generate()?),
+            ClientType::Public => None,
+        };
+        let client = self.insert(new, secret.as_ref()).await?;
+        Ok(CreatedClient { client, secret })
+    }
+
+    /// Creates a confidential client with a secret the administrator keyed in (for seeding and
+    /// migration); the secret must pass the key-in rules.
+    pub async fn create_with_secret(
+        &self,
+        new: NewClient,
+        secret: SecretChange,
+    ) -> Result<OAuthClient, ClientError> {
+        let secret = secret.into_secret()?;
+        let new = NewClient {
+            client_type: ClientType::Confidential,
+            ..new
+        };
+        self.insert(new, Some(&secret)).await
+    }
+
+    async fn insert(
+        &self,
+        new: NewClient,
+        secret: Option<&ClientSecret>,
+    ) -> Result<OAuthClient, ClientError> {
+        let id = match new.client_id.clone() {
+            Some(id) => {
+                if self.store.get(&id).await?.is_some() {
+                    return Err(ClientError::Exists(id));
+                }
+                id
+            }
+            None => ClientId::generate()?,
+        };
+        let hash = secret.map(SecretHash::new).transpose()?;
+        let client = OAuthClient::new(id, new, hash)?;
+        self.store.put(client.clone()).await?;
+        Ok(client)
+    }
+
+    /// The client with this ID.
+    pub async fn get(&self, id: &ClientId) -> Result<OAuthClient, ClientError> {
+        self.store
+            .get(id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(id.clone()))
+    }
+
+    /// Replaces a client's editable settings. Application information, type, secret and
+    /// registration are not settings and stay as they are.
+    pub async fn update_settings(
+        &self,
+        id: &ClientId,
+        settings: ClientSettings,
+    ) -> Result<OAuthClient, ClientError> {
+        let mut client = self.get(id).await?;
+        client.update_settings(settings)?;
+        self.store.put(client.clone()).await?;
+        Ok(client)
+    }
+
+    /// Replaces a confidential client's secret; returns the new one, shown once.
+    pub async fn change_secret(
+        &self,
+        id: &ClientId,
+        change: SecretChange,
+    ) -> Result<ClientSecret, ClientError> {
+        let mut client = self.get(id).await?;
+        if client.client_type() == ClientType::Public {
+            return Err(ClientError::PublicClient(id.clone()));
+        }
+        let secret = change.into_secret()?;
+        client.set_secret_hash(SecretHash::new(&secret)?);
+        self.store.put(client).await?;
+        Ok(secret)
+    }
+
+    /// Whether `presented` is the secret of client `id`. An unknown or public client is
+    /// `false`, after the same hashing work, so timing does not reveal which IDs exist.
+    pub async fn verify_secret(&self, id: &ClientId, presented: &str) -> Result<bool, ClientError> {
+        Ok(match self.store.get(id).await? {
+            Some(client) => client.verify_secret(presented),
+            None => {
+                SecretHash::decoy().verify(presented);
+                false
+            }
+        })
+    }
+
+    /// Deletes the clients with these IDs; returns how many existed.
+    pub async fn delete(&self, ids: &[ClientId]) -> Result<usize, ClientError> {
+        Ok(self.store.delete_many(ids).await?)
+    }
+
+    /// The clients matching `filter`, ordered by name.
+    pub async fn list(&self, filter: &ClientFilter) -> Result<Vec<OAuthClient>, ClientError> {
+        let query = ClientQuery {
+            name_contains: filter.name_contains.clone(),
+        };
+        let mut clients = self.store.list(&query).await?;
+        if let Some(badge) = filter.badge {
+            clients.retain(|c| c.has_badge(badge));
+        }
+        Ok(clients)
+    }
+
+    /// Decides whether a user agent may be sent to `requested` for `client`; an unregistered
+    /// but well-formed URI is recorded on the client for an administrator to review.
+    pub async fn check_redirect_uri(
+        &self,
+        client: &OAuthClient,
+        requested: &str,
+    ) -> Result<TrustedRedirectUri, ClientError> {
+        match client.check_redirect_uri(requested) {
+            Ok(trusted) => Ok(trusted),
+            Err(rejection) => {
+                if rejection.is_reviewable() {
+                    self.store
+                        .record_untrusted_redirect_uri(client.id(), requested)
+                        .await?;
+                }
+                Err(rejection.into())
+            }
+        }
+    }
+
+    /// Moves an untrusted redirect URI into the client's redirect URIs. It must pass the
+    /// registration rules like any other redirect URI.
+    pub async fn trust_redirect_uri(
+        &self,
+        id: &ClientId,
+        uri: &str,
+    ) -> Result<OAuthClient, ClientError> {
+        let mut client = self.get(id).await?;
+        if !client.untrusted_redirect_uris().iter().any(|u| u == uri) {
+            return Err(ClientError::NotUnderReview(uri.to_owned()));
+        }
+        let mut settings = client.settings().clone();
+        settings.redirect_uris.push(uri.to_owned());
+        // Updating re-checks every untrusted URI, so this one leaves the review list.
+        client.update_settings(settings)?;
+        self.store.put(client.clone()).await?;
+        Ok(client)
+    }
+
+    /// Removes an untrusted redirect URI from review without trusting it.
+    pub async fn dismiss_redirect_uri(
+        &self,
+        id: &ClientId,
+        uri: &str,
+    ) -> Result<OAuthClient, ClientError> {
+        let mut client = self.get(id).await?;
+        if !client.take_untrusted_redirect_uri(uri) {
+            return Err(ClientError::NotUnderReview(uri.to_owned()));
+        }
+        self.store.put(client.clone()).await?;
+        Ok(client)
+    }
+}

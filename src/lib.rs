@@ -1,0 +1,71 @@
+//! # portcullis
+//!
+//! An embeddable OAuth 2.0 authorization server and identity-federation client. The crate is
+//! the protocol logic; the host keeps its web framework, user database and pages, and supplies
+//! storage and HTTP through a few traits.
+//!
+//! ## Map
+//!
+//! - [`client`]: the OAuth client registry: IDs, secrets, flows, home and base URLs, redirect
+//!   URIs, badges, and the administrator's operations ([`client::ClientRegistry`]).
+//! - [`redirect`]: which `redirect_uri` values a client may use: exact, loopback with any port
+//!   (RFC 8252 §7.3), or relative to the home and base URLs.
+//! - [`pkce`]: Proof Key for Code Exchange (RFC 7636).
+//! - [`store`]: the [`store::ClientStore`], [`store::TokenStore`] and [`store::HttpFetcher`]
+//!   traits the host implements, with in-memory implementations in [`store::memory`].
+//! - [`clock`]: time as a trait, so tests never sleep.
+//!
+//! ## Example
+//!
+//! Register a public client and check the redirect URIs a request might carry:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis::client::{ClientRegistry, ClientSettings, ClientType, Flow, NewClient};
+//! use portcullis::store::memory::MemoryClientStore;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let registry = ClientRegistry::new(Arc::new(MemoryClientStore::default()));
+//! let created = registry
+//!     .create(NewClient::manual(
+//!         ClientType::Public,
+//!         ClientSettings {
+//!             name: "Desktop app".into(),
+//!             home_url: Some("https://app.example.com/".into()),
+//!             redirect_uris: vec!["/oauth/callback".into(), "http://127.0.0.1/cb".into()],
+//!             flows: [Flow::AuthorizationCode].into_iter().collect(),
+//!             ..ClientSettings::default()
+//!         },
+//!     ))
+//!     .await?;
+//! let client = created.client;
+//! assert!(created.secret.is_none()); // public clients have no secret
+//!
+//! // A relative URI resolves against the home URL; a loopback URI may use any port.
+//! assert!(client.check_redirect_uri("https://app.example.com/oauth/callback").is_ok());
+//! assert!(client.check_redirect_uri("http://127.0.0.1:49152/cb").is_ok());
+//!
+//! // Anything else is refused, and a well-formed one is kept for an administrator to review.
+//! let refused = registry.check_redirect_uri(&client, "https://evil.example/cb").await;
+//! assert!(refused.is_err());
+//! let client = registry.get(client.id()).await?;
+//! assert_eq!(client.untrusted_redirect_uris(), ["https://evil.example/cb"]);
+//! # Ok::<(), portcullis::client::ClientError>(())
+//! # }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod pkce;
+mod random;
+pub mod redirect;
+pub mod store;
+
+pub use client::{ClientId, ClientRegistry, OAuthClient};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::InvalidField;
+pub use random::RandomError;

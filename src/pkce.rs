@@ -1,0 +1,288 @@
+//! Proof Key for Code Exchange (RFC 7636).
+//!
+//! The client keeps a random [`CodeVerifier`] and sends its [`CodeChallenge`] with the
+//! authorization request; the token request must then present the verifier. A stolen code is
+//! useless without it (RFC 9700 §2.1.1).
+
+use std::fmt;
+
+use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::random::{self, RandomError};
+
+/// RFC 7636 §4.1: a verifier is 43 to 128 characters.
+const MIN_LEN: usize = 43;
+const MAX_LEN: usize = 128;
+/// A base64url SHA-256 digest without padding.
+const S256_CHALLENGE_LEN: usize = 43;
+
+/// How the challenge is derived from the verifier (RFC 7636 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PkceMethod {
+    /// `BASE64URL(SHA256(verifier))`. The only method a client should use.
+    S256,
+    /// The challenge is the verifier. Offers no protection if the request is observed; servers
+    /// accept it only when a setting allows.
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl PkceMethod {
+    /// Parses a `code_challenge_method` value; the names are case-sensitive (RFC 7636 §4.3).
+    pub fn parse(value: &str) -> Result<Self, PkceError> {
+        match value {
+            "S256" => Ok(PkceMethod::S256),
+            "plain" => Ok(PkceMethod::Plain),
+            other => Err(PkceError::UnknownMethod(truncate(other))),
+        }
+    }
+
+    /// The protocol name of the method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PkceMethod::S256 => "S256",
+            PkceMethod::Plain => "plain",
+        }
+    }
+}
+
+impl fmt::Display for PkceMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A PKCE parameter that broke RFC 7636's rules; the message names the parameter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkceError {
+    /// `code_verifier` is not 43–128 characters.
+    #[error("code_verifier: must be 43 to 128 characters long (RFC 7636 §4.1), got {0}")]
+    VerifierLength(usize),
+    /// `code_verifier` holds a character outside the unreserved set.
+    #[error("code_verifier: may contain only A-Z, a-z, 0-9, `-`, `.`, `_` and `~` (RFC 7636 §4.1)")]
+    VerifierCharacters,
+    /// `code_challenge` is not 43–128 characters.
+    #[error("code_challenge: must be 43 to 128 characters long (RFC 7636 §4.2), got {0}")]
+    ChallengeLength(usize),
+    /// `code_challenge` holds a character outside the unreserved set.
+    #[error(
+        "code_challenge: may contain only A-Z, a-z, 0-9, `-`, `.`, `_` and `~` (RFC 7636 §4.2)"
+    )]
+    ChallengeCharacters,
+    /// An S256 `code_challenge` that cannot be a base64url SHA-256 digest.
+    #[error("code_challenge: an S256 challenge is 43 base64url characters (RFC 7636 §4.2)")]
+    NotS256Digest,
+    /// An unknown `code_challenge_method`.
+    #[error("code_challenge_method: `{0}` is not supported; use `S256`")]
+    UnknownMethod(String),
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Keeps error messages short when a hostile value is huge.
+fn truncate(value: &str) -> String {
+    value.chars().take(32).collect()
+}
+
+/// A `code_verifier`: 43–128 unreserved characters. Redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeVerifier(String);
+
+impl CodeVerifier {
+    /// Checks a presented verifier against RFC 7636 §4.1.
+    pub fn parse(value: &str) -> Result<Self, PkceError> {
+        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
+            return Err(PkceError::VerifierLength(value.chars().count()));
+        }
+        if !value.bytes().all(is_unreserved) {
+            return Err(PkceError::VerifierCharacters);
+        }
+        Ok(CodeVerifier(value.to_owned()))
+    }
+
+    /// A fresh verifier with 256 bits from the OS generator (RFC 7636 §7.1), for clients.
+    pub fn generate() -> Result<Self, RandomError> {
+        Ok(CodeVerifier(random::token_256()?))
+    }
+
+    /// The verifier's value, to send in a token request.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CodeVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeVerifier(<redacted>)")
+    }
+}
+
+/// A `code_challenge` with its method, checked for syntax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeChallenge {
+    value: String,
+    method: PkceMethod,
+}
+
+impl CodeChallenge {
+    /// Parses the two request parameters. An absent method means `plain` (RFC 7636 §4.3);
+    /// whether `plain` is acceptable is the server's policy, not a syntax question.
+    pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
+        let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
+        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
+            return Err(PkceError::ChallengeLength(value.chars().count()));
+        }
+        if !value.bytes().all(is_unreserved) {
+            return Err(PkceError::ChallengeCharacters);
+        }
+        if method == PkceMethod::S256
+            && (value.len() != S256_CHALLENGE_LEN
+                || !value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(PkceError::NotS256Digest);
+        }
+        Ok(CodeChallenge {
+            value: value.to_owned(),
+            method,
+        })
+    }
+
+    /// The challenge a client sends for `verifier`.
+    pub fn from_verifier(verifier: &CodeVerifier, method: PkceMethod) -> Self {
+        let value = match method {
+            PkceMethod::S256 => s256(verifier.secret()),
+            PkceMethod::Plain => verifier.secret().to_owned(),
+        };
+        CodeChallenge { value, method }
+    }
+
+    /// The challenge's value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// The challenge's method.
+    pub fn method(&self) -> PkceMethod {
+        self.method
+    }
+
+    /// Whether `verifier` answers this challenge (RFC 7636 §4.6), compared in constant time.
+    pub fn verify(&self, verifier: &CodeVerifier) -> bool {
+        let expected = match self.method {
+            PkceMethod::S256 => s256(verifier.secret()),
+            PkceMethod::Plain => verifier.secret().to_owned(),
+        };
+        expected.as_bytes().ct_eq(self.value.as_bytes()).into()
+    }
+}
+
+fn s256(verifier: &str) -> String {
+    BASE64_URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RFC_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const RFC_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn rfc7636_appendix_b_vector() {
+        let verifier = CodeVerifier::parse(RFC_VERIFIER).unwrap();
+        let challenge = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
+        assert_eq!(challenge.as_str(), RFC_CHALLENGE);
+        let parsed = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
+        assert!(parsed.verify(&verifier));
+    }
+
+    #[test]
+    fn wrong_verifier_fails() {
+        let challenge = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
+        let other = CodeVerifier::parse(&"a".repeat(43)).unwrap();
+        assert!(!challenge.verify(&other));
+    }
+
+    #[test]
+    fn plain_compares_the_verifier_itself_and_is_the_default_method() {
+        let challenge = CodeChallenge::parse(RFC_VERIFIER, None).unwrap();
+        assert_eq!(challenge.method(), PkceMethod::Plain);
+        assert!(challenge.verify(&CodeVerifier::parse(RFC_VERIFIER).unwrap()));
+        // The S256 value of the verifier is not the plain verifier.
+        let s256 = CodeVerifier::parse(RFC_CHALLENGE).unwrap();
+        assert!(!challenge.verify(&s256));
+    }
+
+    #[test]
+    fn verifier_syntax_table() {
+        let ok = |v: &str| CodeVerifier::parse(v).is_ok();
+        assert!(ok(&"a".repeat(43)));
+        assert!(ok(&"Az09-._~".repeat(16)));
+        assert_eq!(
+            CodeVerifier::parse(&"a".repeat(42)),
+            Err(PkceError::VerifierLength(42))
+        );
+        assert_eq!(
+            CodeVerifier::parse(&"a".repeat(129)),
+            Err(PkceError::VerifierLength(129))
+        );
+        for bad in ["+", "/", "=", " ", "%", "é"] {
+            let value = format!("{}{bad}", "a".repeat(43));
+            assert!(CodeVerifier::parse(&value).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn challenge_syntax_table() {
+        use PkceError::*;
+        let cases: &[(&str, Option<&str>, Option<PkceError>)] = &[
+            (RFC_CHALLENGE, Some("S256"), None),
+            (
+                RFC_CHALLENGE,
+                Some("s256"),
+                Some(UnknownMethod("s256".into())),
+            ),
+            (
+                RFC_CHALLENGE,
+                Some("PLAIN"),
+                Some(UnknownMethod("PLAIN".into())),
+            ),
+            ("short", Some("S256"), Some(ChallengeLength(5))),
+            (&"~".repeat(43), Some("S256"), Some(NotS256Digest)),
+            (&"~".repeat(43), Some("plain"), None),
+            (&"a".repeat(44), Some("S256"), Some(NotS256Digest)),
+            (&"a!".repeat(22), Some("plain"), Some(ChallengeCharacters)),
+        ];
+        for (value, method, want) in cases {
+            let got = CodeChallenge::parse(value, *method).err();
+            assert_eq!(&got, want, "{value} {method:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let e = CodeVerifier::parse("x").unwrap_err().to_string();
+        assert!(e.starts_with("code_verifier:"), "{e}");
+        let e = CodeChallenge::parse("x", Some("S256"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("code_challenge:"), "{e}");
+        let e = PkceMethod::parse("md5").unwrap_err().to_string();
+        assert!(e.starts_with("code_challenge_method:"), "{e}");
+    }
+
+    #[test]
+    fn generated_verifiers_are_valid_and_redacted() {
+        let v = CodeVerifier::generate().unwrap();
+        assert!(CodeVerifier::parse(v.secret()).is_ok());
+        assert!(!format!("{v:?}").contains(v.secret()));
+    }
+}

@@ -1,0 +1,400 @@
+//! Conformance tests for store implementations (feature `testing`).
+//!
+//! A host that writes its own [`ClientStore`] or [`TokenStore`] runs these against it from a
+//! multi-threaded tokio test; each function panics with a description of the first rule the
+//! store breaks. The in-memory stores pass them (see `tests/store_conformance.rs`).
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+//! async fn my_stores_conform() {
+//!     portcullis::store::conformance::client_store(&MyClientStore::connect().await).await;
+//!     portcullis::store::conformance::token_store(Arc::new(MyTokenStore::connect().await)).await;
+//! }
+//! ```
+//!
+//! The suites use fresh random IDs, so they can run against a store that holds other data.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::{
+    ClientQuery, ClientStore, Consent, ConsentOwner, GrantId, StoreError, Take, TokenHash,
+    TokenKind, TokenRecord, TokenStore,
+};
+use crate::client::{ClientId, ClientSettings, ClientType, Flow, NewClient, OAuthClient};
+use crate::clock::Timestamp;
+use crate::random;
+
+fn fresh(prefix: &str) -> String {
+    let tag = random::token_256().unwrap_or_else(|e| panic!("random: {e}"));
+    format!("{prefix}-{}", tag.get(..12).unwrap_or(&tag))
+}
+
+fn client(name: &str) -> OAuthClient {
+    let id = ClientId::new(fresh("conformance")).unwrap_or_else(|e| panic!("{e}"));
+    let settings = ClientSettings {
+        name: name.to_owned(),
+        home_url: Some("https://app.example.com/".into()),
+        redirect_uris: vec!["/cb".into()],
+        flows: [Flow::AuthorizationCode].into_iter().collect(),
+        ..ClientSettings::default()
+    };
+    OAuthClient::new(id, NewClient::manual(ClientType::Public, settings), None)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Checks a [`ClientStore`]: round trips, replacement, filtered and ordered listing, deleting
+/// many, and recording untrusted redirect URIs.
+pub async fn client_store(store: &dyn ClientStore) {
+    let tag = fresh("Tag");
+    let a = client(&format!("beta {tag}"));
+    let b = client(&format!("ALPHA {tag}"));
+    let c = client("unrelated");
+
+    assert!(
+        store.get(a.id()).await.expect("get").is_none(),
+        "get of an unknown ID returns None"
+    );
+    for x in [&a, &b, &c] {
+        store.put(x.clone()).await.expect("put");
+    }
+    let got = store
+        .get(a.id())
+        .await
+        .expect("get")
+        .expect("stored client");
+    assert_eq!(got.name(), a.name(), "get returns what put stored");
+    assert!(
+        got.check_redirect_uri("https://app.example.com/cb").is_ok(),
+        "a stored client keeps its redirect rules"
+    );
+
+    let mut renamed = a.clone();
+    let mut settings = renamed.settings().clone();
+    settings.name = format!("gamma {tag}");
+    renamed.update_settings(settings).expect("valid settings");
+    store.put(renamed.clone()).await.expect("put replaces");
+    let got = store
+        .get(a.id())
+        .await
+        .expect("get")
+        .expect("stored client");
+    assert_eq!(
+        got.name(),
+        renamed.name(),
+        "put replaces the client with the same ID"
+    );
+
+    let listed = store
+        .list(&ClientQuery {
+            name_contains: Some(tag.to_lowercase()),
+        })
+        .await
+        .expect("list");
+    let names: Vec<&str> = listed.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [b.name(), renamed.name()],
+        "list filters by name ignoring case and orders by name"
+    );
+
+    assert!(
+        store
+            .record_untrusted_redirect_uri(b.id(), "https://x.example/cb")
+            .await
+            .expect("record"),
+        "recording a new untrusted URI reports a change"
+    );
+    assert!(
+        !store
+            .record_untrusted_redirect_uri(b.id(), "https://x.example/cb")
+            .await
+            .expect("record"),
+        "recording the same URI twice reports no change"
+    );
+    let unknown = ClientId::new(fresh("missing")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !store
+            .record_untrusted_redirect_uri(&unknown, "https://x.example/cb")
+            .await
+            .expect("record"),
+        "recording on an unknown client reports no change"
+    );
+    let got = store
+        .get(b.id())
+        .await
+        .expect("get")
+        .expect("stored client");
+    assert_eq!(got.untrusted_redirect_uris(), ["https://x.example/cb"]);
+
+    let deleted = store
+        .delete_many(&[a.id().clone(), b.id().clone(), unknown])
+        .await
+        .expect("delete_many");
+    assert_eq!(deleted, 2, "delete_many counts the clients that existed");
+    assert!(store.get(a.id()).await.expect("get").is_none());
+    assert!(
+        store.get(c.id()).await.expect("get").is_some(),
+        "others stay"
+    );
+    store.delete_many(&[c.id().clone()]).await.expect("cleanup");
+}
+
+fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> TokenRecord {
+    TokenRecord {
+        kind,
+        client_id: client.clone(),
+        subject: Some("alice".into()),
+        grant_id: grant.clone(),
+        scope: vec!["read".into()],
+        audience: vec!["https://api.example.com/".into()],
+        issued_at: Timestamp(expires.saturating_sub(60)),
+        expires_at: Timestamp(expires),
+        code: None,
+    }
+}
+
+/// Checks a [`TokenStore`]: insert and get, duplicate keys, single-use `take` under concurrent
+/// callers, removal by token, grant and client, purging, and consents.
+///
+/// Needs a multi-threaded tokio runtime so the concurrent `take` calls really race.
+pub async fn token_store(store: Arc<dyn TokenStore>) {
+    let client_a = ClientId::new(fresh("client")).unwrap_or_else(|e| panic!("{e}"));
+    let client_b = ClientId::new(fresh("client")).unwrap_or_else(|e| panic!("{e}"));
+    let grant = GrantId::generate().unwrap_or_else(|e| panic!("{e}"));
+    let other_grant = GrantId::generate().unwrap_or_else(|e| panic!("{e}"));
+    let far = 4_000_000_000;
+
+    // Insert, get, duplicates.
+    let code = TokenHash::of(&fresh("code"));
+    let code_rec = record(TokenKind::AuthorizationCode, &client_a, &grant, far);
+    store.insert(code, code_rec.clone()).await.expect("insert");
+    assert_eq!(store.get(&code).await.expect("get"), Some(code_rec.clone()));
+    assert!(
+        matches!(
+            store.insert(code, code_rec.clone()).await,
+            Err(StoreError::Duplicate)
+        ),
+        "insert under an existing hash is StoreError::Duplicate"
+    );
+    assert_eq!(
+        store
+            .get(&TokenHash::of(&fresh("nothing")))
+            .await
+            .expect("get"),
+        None
+    );
+
+    // Take: once, then replay, then missing.
+    assert_eq!(
+        store.take(&code).await.expect("take"),
+        Take::Taken(code_rec.clone())
+    );
+    assert_eq!(
+        store.take(&code).await.expect("take"),
+        Take::AlreadyTaken(code_rec.clone()),
+        "a second take reports the replay with the record"
+    );
+    assert_eq!(
+        store.get(&code).await.expect("get"),
+        None,
+        "get hides a taken record"
+    );
+    assert!(
+        matches!(
+            store.insert(code, code_rec.clone()).await,
+            Err(StoreError::Duplicate)
+        ),
+        "a taken record still occupies its hash"
+    );
+    assert_eq!(
+        store
+            .take(&TokenHash::of(&fresh("nothing")))
+            .await
+            .expect("take"),
+        Take::Missing
+    );
+
+    // Concurrent take: exactly one winner per record, many rounds.
+    for round in 0..50 {
+        let hash = TokenHash::of(&fresh("race"));
+        store
+            .insert(
+                hash,
+                record(TokenKind::AuthorizationCode, &client_a, &grant, far),
+            )
+            .await
+            .expect("insert");
+        let callers = 8;
+        let barrier = Arc::new(tokio::sync::Barrier::new(callers));
+        let mut tasks = Vec::new();
+        for _ in 0..callers {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store.take(&hash).await
+            }));
+        }
+        let mut winners = 0;
+        for task in tasks {
+            match task.await.expect("task").expect("take") {
+                Take::Taken(_) => winners += 1,
+                Take::AlreadyTaken(_) => {}
+                Take::Missing => panic!("round {round}: a stored record went missing"),
+            }
+        }
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one concurrent take wins"
+        );
+    }
+
+    // Removal by token, grant and client.
+    let access = TokenHash::of(&fresh("access"));
+    let refresh = TokenHash::of(&fresh("refresh"));
+    let unrelated = TokenHash::of(&fresh("unrelated"));
+    let b_token = TokenHash::of(&fresh("b"));
+    store
+        .insert(
+            access,
+            record(TokenKind::AccessToken, &client_a, &grant, far),
+        )
+        .await
+        .expect("insert");
+    store
+        .insert(
+            refresh,
+            record(TokenKind::RefreshToken, &client_a, &grant, far),
+        )
+        .await
+        .expect("insert");
+    store
+        .insert(
+            unrelated,
+            record(TokenKind::AccessToken, &client_a, &other_grant, far),
+        )
+        .await
+        .expect("insert");
+    store
+        .insert(
+            b_token,
+            record(TokenKind::AccessToken, &client_b, &other_grant, far),
+        )
+        .await
+        .expect("insert");
+    assert!(store.remove(&access).await.expect("remove"));
+    assert!(
+        !store.remove(&access).await.expect("remove"),
+        "remove reports absence"
+    );
+    // The grant still holds the taken code, the refresh token and 50 raced codes.
+    assert_eq!(store.revoke_grant(&grant).await.expect("revoke_grant"), 52);
+    assert_eq!(store.get(&refresh).await.expect("get"), None);
+    assert!(
+        store.get(&unrelated).await.expect("get").is_some(),
+        "other grants stay"
+    );
+    assert_eq!(
+        store.revoke_client(&client_a).await.expect("revoke_client"),
+        1
+    );
+    assert_eq!(store.get(&unrelated).await.expect("get"), None);
+    assert!(
+        store.get(&b_token).await.expect("get").is_some(),
+        "other clients stay"
+    );
+    store.revoke_client(&client_b).await.expect("cleanup");
+
+    // Purge: expired at `now` means expires_at <= now.
+    let old = TokenHash::of(&fresh("old"));
+    let edge = TokenHash::of(&fresh("edge"));
+    let live = TokenHash::of(&fresh("live"));
+    store
+        .insert(old, record(TokenKind::AccessToken, &client_a, &grant, 100))
+        .await
+        .expect("insert");
+    store
+        .insert(edge, record(TokenKind::AccessToken, &client_a, &grant, 200))
+        .await
+        .expect("insert");
+    store
+        .insert(live, record(TokenKind::AccessToken, &client_a, &grant, 201))
+        .await
+        .expect("insert");
+    assert!(store.purge_expired(Timestamp(200)).await.expect("purge") >= 2);
+    assert_eq!(store.get(&old).await.expect("get"), None);
+    assert_eq!(store.get(&edge).await.expect("get"), None);
+    assert!(store.get(&live).await.expect("get").is_some());
+    store.revoke_client(&client_a).await.expect("cleanup");
+
+    // Consents.
+    let alice = fresh("alice");
+    let bob = fresh("bob");
+    let consent = |user: &str, client: &ClientId, scopes: &[&str]| Consent {
+        user: user.to_owned(),
+        client_id: client.clone(),
+        scopes: scopes
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
+        granted_at: Timestamp(1),
+    };
+    assert_eq!(
+        store.consent(&alice, &client_a).await.expect("consent"),
+        None
+    );
+    store
+        .put_consent(consent(&alice, &client_a, &["read"]))
+        .await
+        .expect("put_consent");
+    store
+        .put_consent(consent(&alice, &client_a, &["read", "write"]))
+        .await
+        .expect("put_consent");
+    assert_eq!(
+        store.consent(&alice, &client_a).await.expect("consent"),
+        Some(consent(&alice, &client_a, &["read", "write"])),
+        "put_consent replaces the consent for the same user and client"
+    );
+    store
+        .put_consent(consent(&alice, &client_b, &["read"]))
+        .await
+        .expect("put_consent");
+    store
+        .put_consent(consent(&bob, &client_a, &["read"]))
+        .await
+        .expect("put_consent");
+    let of_alice = store
+        .consents(&ConsentOwner::User(alice.clone()))
+        .await
+        .expect("consents");
+    assert_eq!(of_alice.len(), 2, "consents lists a user's consents");
+    let of_a = store
+        .consents(&ConsentOwner::Client(client_a.clone()))
+        .await
+        .expect("consents");
+    assert_eq!(of_a.len(), 2, "consents lists a client's consents");
+    assert_eq!(
+        store
+            .revoke_consents(&ConsentOwner::Client(client_a.clone()))
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert_eq!(store.consent(&bob, &client_a).await.expect("consent"), None);
+    assert!(
+        store
+            .consent(&alice, &client_b)
+            .await
+            .expect("consent")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .revoke_consents(&ConsentOwner::User(alice.clone()))
+            .await
+            .expect("revoke"),
+        1
+    );
+}

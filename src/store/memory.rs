@@ -1,0 +1,270 @@
+//! In-memory stores: the embedded default for examples, tests and single-process hosts.
+//!
+//! Everything is lost when the process ends. Each store is a map behind one mutex, never held
+//! across an `.await`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{
+    ClientQuery, ClientStore, Consent, ConsentOwner, FetchError, GrantId, HttpFetcher, HttpMethod,
+    HttpRequest, HttpResponse, StoreError, Take, TokenHash, TokenRecord, TokenStore,
+};
+use crate::client::{ClientId, OAuthClient};
+use crate::clock::Timestamp;
+
+/// Locks a mutex, carrying on after a panic elsewhere: every critical section below leaves the
+/// map consistent, so a poisoned lock holds valid data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// OAuth clients in a map.
+#[derive(Debug, Default)]
+pub struct MemoryClientStore {
+    clients: Mutex<HashMap<ClientId, OAuthClient>>,
+}
+
+#[async_trait]
+impl ClientStore for MemoryClientStore {
+    async fn get(&self, id: &ClientId) -> Result<Option<OAuthClient>, StoreError> {
+        Ok(lock(&self.clients).get(id).cloned())
+    }
+
+    async fn put(&self, client: OAuthClient) -> Result<(), StoreError> {
+        lock(&self.clients).insert(client.id().clone(), client);
+        Ok(())
+    }
+
+    async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
+        let mut clients = lock(&self.clients);
+        Ok(ids
+            .iter()
+            .filter(|id| clients.remove(*id).is_some())
+            .count())
+    }
+
+    async fn list(&self, query: &ClientQuery) -> Result<Vec<OAuthClient>, StoreError> {
+        let mut found: Vec<OAuthClient> = lock(&self.clients)
+            .values()
+            .filter(|c| query.matches(c))
+            .cloned()
+            .collect();
+        found.sort_by_cached_key(|c| (c.name().to_lowercase(), c.id().clone()));
+        Ok(found)
+    }
+
+    async fn record_untrusted_redirect_uri(
+        &self,
+        id: &ClientId,
+        uri: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(lock(&self.clients)
+            .get_mut(id)
+            .is_some_and(|c| c.record_untrusted_redirect_uri(uri)))
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: TokenRecord,
+    taken: bool,
+}
+
+/// Codes, tokens and consents in maps.
+#[derive(Debug, Default)]
+pub struct MemoryTokenStore {
+    tokens: Mutex<HashMap<TokenHash, Entry>>,
+    consents: Mutex<BTreeMap<(String, ClientId), Consent>>,
+}
+
+impl MemoryTokenStore {
+    fn remove_where(&self, pred: impl Fn(&TokenRecord) -> bool) -> usize {
+        let mut tokens = lock(&self.tokens);
+        let before = tokens.len();
+        tokens.retain(|_, e| !pred(&e.record));
+        before - tokens.len()
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryTokenStore {
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
+        let mut tokens = lock(&self.tokens);
+        if tokens.contains_key(&hash) {
+            return Err(StoreError::Duplicate);
+        }
+        tokens.insert(
+            hash,
+            Entry {
+                record,
+                taken: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(lock(&self.tokens)
+            .get(hash)
+            .filter(|e| !e.taken)
+            .map(|e| e.record.clone()))
+    }
+
+    async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
+        // The check and the mark happen under one lock: that is the whole single-use guarantee.
+        let mut tokens = lock(&self.tokens);
+        Ok(match tokens.get_mut(hash) {
+            None => Take::Missing,
+            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
+            Some(e) => {
+                e.taken = true;
+                Take::Taken(e.record.clone())
+            }
+        })
+    }
+
+    async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(lock(&self.tokens).remove(hash).is_some())
+    }
+
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
+        Ok(self.remove_where(|r| &r.grant_id == grant))
+    }
+
+    async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError> {
+        Ok(self.remove_where(|r| &r.client_id == client))
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
+        Ok(self.remove_where(|r| r.is_expired(now)))
+    }
+
+    async fn put_consent(&self, consent: Consent) -> Result<(), StoreError> {
+        let key = (consent.user.clone(), consent.client_id.clone());
+        lock(&self.consents).insert(key, consent);
+        Ok(())
+    }
+
+    async fn consent(&self, user: &str, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+        Ok(lock(&self.consents)
+            .get(&(user.to_owned(), client.clone()))
+            .cloned())
+    }
+
+    async fn consents(&self, owner: &ConsentOwner) -> Result<Vec<Consent>, StoreError> {
+        Ok(lock(&self.consents)
+            .values()
+            .filter(|c| owner.owns(c))
+            .cloned()
+            .collect())
+    }
+
+    async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError> {
+        let mut consents = lock(&self.consents);
+        let before = consents.len();
+        consents.retain(|_, c| !owner.owns(c));
+        Ok(before - consents.len())
+    }
+}
+
+/// An [`HttpFetcher`] that answers from canned responses, for tests and offline examples.
+/// It enforces the request's size limit like a real fetcher and remembers what was asked.
+#[derive(Debug, Default)]
+pub struct MemoryFetcher {
+    routes: Mutex<HashMap<(HttpMethod, String), Result<HttpResponse, FetchError>>>,
+    requests: Mutex<Vec<HttpRequest>>,
+}
+
+impl MemoryFetcher {
+    /// Answers `method url` with `response` (or the error) from now on.
+    pub fn route(
+        &self,
+        method: HttpMethod,
+        url: &str,
+        response: Result<HttpResponse, FetchError>,
+    ) -> &Self {
+        lock(&self.routes).insert((method, url.to_owned()), response);
+        self
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<HttpRequest> {
+        lock(&self.requests).clone()
+    }
+}
+
+#[async_trait]
+impl HttpFetcher for MemoryFetcher {
+    async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
+        let key = (request.method, request.url.as_str().to_owned());
+        let limit = request.max_response_bytes;
+        lock(&self.requests).push(request);
+        let answer = lock(&self.routes)
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| Err(FetchError::Connect(format!("no route for {}", key.1))));
+        let response = answer?;
+        if response.body.len() > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn fetcher_answers_routes_and_enforces_the_size_limit() {
+        let f = MemoryFetcher::default();
+        let ok = HttpResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: b"{}".to_vec(),
+        };
+        f.route(HttpMethod::Get, "https://a.example/doc", Ok(ok.clone()));
+        let url = Url::parse("https://a.example/doc").unwrap();
+        let got = block_on(f.fetch(HttpRequest::get(url.clone()))).unwrap();
+        assert_eq!(got.header("content-type"), Some("application/json"));
+
+        let mut tiny = HttpRequest::get(url);
+        tiny.max_response_bytes = 1;
+        assert_eq!(
+            block_on(f.fetch(tiny)),
+            Err(FetchError::TooLarge { limit: 1 })
+        );
+
+        let missing = HttpRequest::get(Url::parse("https://b.example/").unwrap());
+        assert!(matches!(
+            block_on(f.fetch(missing)),
+            Err(FetchError::Connect(_))
+        ));
+        assert_eq!(f.requests().len(), 3);
+    }
+
+    #[test]
+    fn request_debug_hides_header_values_and_body() {
+        let mut r = HttpRequest::get(Url::parse("https://a.example/").unwrap());
+        r.headers
+            .push(("Authorization".into(), "Basic c2VjcmV0".into()));
+        r.body = b"client_secret=hunter2".to_vec();
+        let shown = format!("{r:?}");
+        assert!(shown.contains("Authorization"));
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+use std::collections::BTreeSet;
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+use crate::client::ClientId;
+use crate::clock::Timestamp;
+use crate::pkce::CodeChallenge;
+use crate::random::{self, RandomError};
+
+/// The SHA-256 of a code or token: the only form in which a [`TokenStore`] sees it, so a leaked
+/// store holds nothing a client could present.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The hash of a code or token as presented.
+    pub fn of(token: &str) -> Self {
+        TokenHash(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The 32 hash bytes, for stores that key by bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Rebuilds a hash from the bytes a store kept.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        TokenHash(bytes)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell records apart in logs.
+        write!(f, "TokenHash(")?;
+        for b in self.0.iter().take(4) {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
+    }
+}
+
+/// What a [`TokenRecord`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// A single-use authorization code (RFC 6749 §4.1.2).
+    AuthorizationCode,
+    /// An access token.
+    AccessToken,
+    /// A refresh token (RFC 6749 §6).
+    RefreshToken,
+}
+
+/// The family of codes and tokens that descend from one authorization. Revoking the grant
+/// revokes them all: RFC 9700 §4.5 and §4.14 ask for this when a code or refresh token is
+/// replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GrantId(String);
+
+impl GrantId {
+    /// A fresh random grant ID.
+    pub fn generate() -> Result<Self, RandomError> {
+        Ok(GrantId(random::token_256()?))
+    }
+
+    /// A grant ID a store kept.
+    pub fn new(value: impl Into<String>) -> Self {
+        GrantId(value.into())
+    }
+
+    /// The ID's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an authorization code is bound to, checked when it is redeemed (RFC 6749 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeBinding {
+    /// The `redirect_uri` of the authorization request, if it had one; the token request must
+    /// repeat it.
+    pub redirect_uri: Option<String>,
+    /// The PKCE challenge, if the request had one.
+    pub code_challenge: Option<CodeChallenge>,
+    /// The OpenID Connect `nonce`, passed through.
+    pub nonce: Option<String>,
+}
+
+/// A code or token as a [`TokenStore`] keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// What it is.
+    pub kind: TokenKind,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user it acts for; `None` when the client acts for itself.
+    pub subject: Option<String>,
+    /// The authorization it descends from.
+    pub grant_id: GrantId,
+    /// The granted scope tokens.
+    pub scope: Vec<String>,
+    /// The resources (audiences) it is good for.
+    pub audience: Vec<String>,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it stops being valid.
+    pub expires_at: Timestamp,
+    /// For an authorization code: what redemption must match.
+    pub code: Option<CodeBinding>,
+}
+
+impl TokenRecord {
+    /// Whether the record has expired at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// The outcome of [`TokenStore::take`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Take {
+    /// This caller is the one that took the record.
+    Taken(TokenRecord),
+    /// Someone took it before: a replay. The record is returned so the caller can revoke its
+    /// grant.
+    AlreadyTaken(TokenRecord),
+    /// No such record (never issued, revoked, or purged).
+    Missing,
+}
+
+/// A user's remembered approval of scopes for a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The user who approved.
+    pub user: String,
+    /// The client approved.
+    pub client_id: ClientId,
+    /// Every scope token approved so far.
+    pub scopes: BTreeSet<String>,
+    /// When the approval was last given.
+    pub granted_at: Timestamp,
+}
+
+/// Whose consents to list or revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentOwner {
+    /// All consents a user gave.
+    User(String),
+    /// All consents given to a client.
+    Client(ClientId),
+}
+
+impl ConsentOwner {
+    /// Whether `consent` belongs to this owner.
+    pub fn owns(&self, consent: &Consent) -> bool {
+        match self {
+            ConsentOwner::User(u) => &consent.user == u,
+            ConsentOwner::Client(c) => &consent.client_id == c,
+        }
+    }
+}
+
+/// Where codes, tokens and consents live, keyed by [`TokenHash`], never by the token itself.
+///
+/// A record that has been taken stays (as taken) until it is purged, so a replay can be told
+/// from a code that never existed.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not).
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError>;
+
+    /// The record under `hash`, if present and not taken. Expiry is the caller's check.
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Marks the record taken and returns it, atomically: among any number of concurrent
+    /// calls for the same hash, exactly one gets [`Take::Taken`].
+    async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError>;
+
+    /// Removes one record, taken or not; returns whether it existed.
+    async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Removes every record of a grant; returns how many.
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError>;
+
+    /// Removes every record issued to a client; returns how many.
+    async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError>;
+
+    /// Removes every record that has expired at `now`; returns how many.
+    async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
+
+    /// Stores a consent, replacing the one for the same user and client.
+    async fn put_consent(&self, consent: Consent) -> Result<(), StoreError>;
+
+    /// The consent a user gave a client, if any.
+    async fn consent(&self, user: &str, client: &ClientId) -> Result<Option<Consent>, StoreError>;
+
+    /// The consents of a user or client, ordered by user, then client ID.
+    async fn consents(&self, owner: &ConsentOwner) -> Result<Vec<Consent>, StoreError>;
+
+    /// Removes the consents of a user or client; returns how many.
+    async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError>;
+}
