@@ -338,7 +338,7 @@ fn check_icon(icon: &str) -> Result<(), String> {
 
 /// A registered OAuth client.
 ///
-/// Only ever holds validated settings: it is built by [`OAuthClient::new`], changed by
+/// Only ever holds validated settings: it is built by [`crate::client::ClientRegistry`], changed by
 /// [`OAuthClient::update_settings`], and re-validated when deserialized from a store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "ClientRecord", into = "ClientRecord")]

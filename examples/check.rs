@@ -1,0 +1,92 @@
+//! Tests redirect rules without a server.
+//!
+//! ```text
+//! cargo run --example check -- redirect --client CLIENT.json URI...
+//! ```
+//!
+//! CLIENT.json is `{"home_url": "...", "base_urls": [...], "redirect_uris": [...]}`. Prints one
+//! line per URI, `trusted <URI>` or `untrusted <URI>: <reason>`. Exit status: 0 when every URI
+//! is trusted, 1 when any is not, 2 on bad input.
+
+use std::process::ExitCode;
+
+use portcullis::redirect::RedirectRules;
+use serde::Deserialize;
+
+const USAGE: &str = "usage: check redirect --client CLIENT.json URI...";
+
+/// The redirect-related part of a client's settings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    #[serde(default)]
+    home_url: Option<String>,
+    #[serde(default)]
+    base_urls: Vec<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(all_trusted) => ExitCode::from(if all_trusted { 0 } else { 1 }),
+        Err(message) => {
+            eprintln!("check: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Returns whether every URI is trusted, or the message for a bad-input exit.
+fn run(args: &[String]) -> Result<bool, String> {
+    let (command, rest) = args.split_first().ok_or(USAGE)?;
+    if command != "redirect" {
+        return Err(format!("unknown command `{command}`\n{USAGE}"));
+    }
+    let mut client_path = None;
+    let mut uris = Vec::new();
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--client" => {
+                let path = rest.next().ok_or("--client needs a file name")?;
+                client_path = Some(path.clone());
+            }
+            "--" => uris.extend(rest.by_ref().cloned()),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown flag `{flag}`\n{USAGE}"));
+            }
+            uri => uris.push(uri.to_owned()),
+        }
+    }
+    let path = client_path.ok_or_else(|| format!("--client is required\n{USAGE}"))?;
+    if uris.is_empty() {
+        return Err(format!("no URI to check\n{USAGE}"));
+    }
+
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let client: ClientFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        format!("{path}: {field}: {}", e.inner())
+    })?;
+    let rules = RedirectRules::compile(
+        client.home_url.as_deref(),
+        &client.base_urls,
+        &client.redirect_uris,
+    )
+    .map_err(|e| format!("{path}: {e}"))?;
+
+    let mut all_trusted = true;
+    for uri in &uris {
+        match rules.check(uri) {
+            Ok(_) => println!("trusted {uri}"),
+            Err(rejection) => {
+                all_trusted = false;
+                println!("untrusted {uri}: {}", rejection.reason());
+            }
+        }
+    }
+    Ok(all_trusted)
+}
