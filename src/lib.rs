@@ -69,3 +69,8 @@ pub use client::{ClientId, ClientRegistry, OAuthClient};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::InvalidField;
 pub use random::RandomError;
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
