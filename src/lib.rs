@@ -56,6 +56,11 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Untrusted input must never panic: no unwrap, expect or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod client;
 pub mod clock;

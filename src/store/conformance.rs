@@ -14,6 +14,8 @@
 //!
 //! The suites use fresh random IDs, so they can run against a store that holds other data.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: failing loudly is the point
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
