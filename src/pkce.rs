@@ -91,17 +91,18 @@ fn truncate(value: &str) -> String {
 }
 
 /// A `code_verifier`: 43–128 unreserved characters. Redacted in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CodeVerifier(String);
 
 impl CodeVerifier {
     /// Checks a presented verifier against RFC 7636 §4.1.
     pub fn parse(value: &str) -> Result<Self, PkceError> {
-        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
-            return Err(PkceError::VerifierLength(value.chars().count()));
-        }
+        // Characters first: once all are ASCII, bytes and characters count the same.
         if !value.bytes().all(is_unreserved) {
             return Err(PkceError::VerifierCharacters);
+        }
+        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
+            return Err(PkceError::VerifierLength(value.len()));
         }
         Ok(CodeVerifier(value.to_owned()))
     }
@@ -123,11 +124,34 @@ impl fmt::Debug for CodeVerifier {
     }
 }
 
-/// A `code_challenge` with its method, checked for syntax.
+/// A `code_challenge` with its method, checked for syntax (also when read back from a store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredChallenge", into = "StoredChallenge")]
 pub struct CodeChallenge {
     value: String,
     method: PkceMethod,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredChallenge {
+    value: String,
+    method: PkceMethod,
+}
+
+impl TryFrom<StoredChallenge> for CodeChallenge {
+    type Error = PkceError;
+    fn try_from(s: StoredChallenge) -> Result<Self, PkceError> {
+        CodeChallenge::parse(&s.value, Some(s.method.as_str()))
+    }
+}
+
+impl From<CodeChallenge> for StoredChallenge {
+    fn from(c: CodeChallenge) -> Self {
+        StoredChallenge {
+            value: c.value,
+            method: c.method,
+        }
+    }
 }
 
 impl CodeChallenge {
@@ -135,11 +159,11 @@ impl CodeChallenge {
     /// whether `plain` is acceptable is the server's policy, not a syntax question.
     pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
         let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
-        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
-            return Err(PkceError::ChallengeLength(value.chars().count()));
-        }
         if !value.bytes().all(is_unreserved) {
             return Err(PkceError::ChallengeCharacters);
+        }
+        if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
+            return Err(PkceError::ChallengeLength(value.len()));
         }
         if method == PkceMethod::S256
             && (value.len() != S256_CHALLENGE_LEN
@@ -227,12 +251,16 @@ mod tests {
         assert!(ok(&"a".repeat(43)));
         assert!(ok(&"Az09-._~".repeat(16)));
         assert_eq!(
-            CodeVerifier::parse(&"a".repeat(42)),
-            Err(PkceError::VerifierLength(42))
+            CodeVerifier::parse(&"a".repeat(42)).unwrap_err(),
+            PkceError::VerifierLength(42)
         );
         assert_eq!(
-            CodeVerifier::parse(&"a".repeat(129)),
-            Err(PkceError::VerifierLength(129))
+            CodeVerifier::parse(&"a".repeat(129)).unwrap_err(),
+            PkceError::VerifierLength(129)
+        );
+        assert_eq!(
+            CodeVerifier::parse(&"\u{e9}".repeat(70)).unwrap_err(),
+            PkceError::VerifierCharacters
         );
         for bad in ["+", "/", "=", " ", "%", "é"] {
             let value = format!("{}{bad}", "a".repeat(43));
@@ -277,6 +305,15 @@ mod tests {
         assert!(e.starts_with("code_challenge:"), "{e}");
         let e = PkceMethod::parse("md5").unwrap_err().to_string();
         assert!(e.starts_with("code_challenge_method:"), "{e}");
+    }
+
+    #[test]
+    fn stored_challenges_are_checked_when_read_back() {
+        let c = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<CodeChallenge>(&json).unwrap(), c);
+        let forged = r#"{"value":"short","method":"S256"}"#;
+        assert!(serde_json::from_str::<CodeChallenge>(forged).is_err());
     }
 
     #[test]

@@ -43,6 +43,12 @@ const FORBIDDEN_SCHEMES: &[&str] = &[
     "mhtml",
 ];
 
+/// The most redirect URIs and base URLs a client may register; keeps the index small and an
+/// administrator's mistake (or a hostile registration document) bounded.
+pub const MAX_REDIRECT_URIS: usize = 100;
+/// See [`MAX_REDIRECT_URIS`].
+pub const MAX_BASE_URLS: usize = 20;
+
 /// The two loopback IP literals RFC 8252 §7.3 names. Other addresses in 127.0.0.0/8 and other
 /// spellings of `::1` are ordinary hosts, matched exactly.
 const LOOPBACK_PREFIXES: &[&str] = &["http://127.0.0.1", "http://[::1]"];
@@ -54,12 +60,17 @@ pub enum RedirectUriError {
     /// The value is empty.
     #[error("must not be empty")]
     Empty,
-    /// The value is longer than [`MAX_REDIRECT_URI_LEN`].
-    #[error("is {0} characters long; the limit is {MAX_REDIRECT_URI_LEN}")]
+    /// The value is longer than [`MAX_REDIRECT_URI_LEN`] bytes.
+    #[error("is {0} bytes long; the limit is {MAX_REDIRECT_URI_LEN}")]
     TooLong(usize),
     /// The value contains a space or a control character, which browsers strip or rewrite.
     #[error("contains whitespace or a control character")]
     ControlCharacter,
+    /// A character outside RFC 3986's set (non-ASCII, `\\`, `"`, `<`, `>`, …). Browsers
+    /// rewrite these (a backslash becomes a slash), so what is stored would not be what is
+    /// followed.
+    #[error("contains a character not allowed in a URI (RFC 3986 section 2); percent-encode it")]
+    NotUriCharacter,
     /// The value is not a URI.
     #[error("is not a valid URI ({0})")]
     Unparsable(String),
@@ -289,16 +300,30 @@ impl RedirectRules {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        if base_urls.len() > MAX_BASE_URLS {
+            return Err(InvalidField::new(
+                "base_urls",
+                format!("at most {MAX_BASE_URLS} base URLs may be registered"),
+            ));
+        }
+        if redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(InvalidField::new(
+                "redirect_uris",
+                format!("at most {MAX_REDIRECT_URIS} redirect URIs may be registered"),
+            ));
+        }
         let mut rules = RedirectRules {
             home_url,
             base_urls,
             ..RedirectRules::default()
         };
+        let mut seen: std::collections::HashSet<&str> =
+            std::collections::HashSet::with_capacity(redirect_uris.len());
         for (i, raw) in redirect_uris.iter().enumerate() {
             let field = || format!("redirect_uris[{i}]");
             let uri = RegisteredRedirectUri::parse(raw)
                 .map_err(|e| InvalidField::new(field(), e.to_string()))?;
-            if rules.registered.iter().any(|r| r.raw == uri.raw) {
+            if !seen.insert(raw.as_str()) {
                 return Err(InvalidField::new(
                     field(),
                     RedirectUriError::Duplicate.to_string(),
@@ -421,7 +446,15 @@ fn check_characters(raw: &str) -> Result<(), RedirectUriError> {
     if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(RedirectUriError::ControlCharacter);
     }
+    if !raw.bytes().all(is_uri_byte) {
+        return Err(RedirectUriError::NotUriCharacter);
+    }
     Ok(())
+}
+
+/// RFC 3986 §2: unreserved, reserved, and `%` for percent-encoding.
+fn is_uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
 /// Parses an absolute URI and refuses fragments and userinfo.
@@ -511,6 +544,9 @@ fn parse_site_url(raw: &str) -> Result<Url, String> {
     if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(RedirectUriError::ControlCharacter.to_string());
     }
+    if !raw.bytes().all(is_uri_byte) {
+        return Err(RedirectUriError::NotUriCharacter.to_string());
+    }
     let url = match Url::parse(raw) {
         Ok(url) => url,
         Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -596,6 +632,12 @@ mod tests {
             ("https://user@app.example.com/cb", Userinfo),
             ("https://@app.example.com/cb", Userinfo),
             ("//evil.example/cb", NetworkPathReference),
+            ("\\\\evil.example/cb", NotUriCharacter),
+            ("/\\evil.example/cb", NotUriCharacter),
+            ("\\/evil.example/cb", NotUriCharacter),
+            ("https:\\\\@evil.example/cb", NotUriCharacter),
+            ("https://app.example.com/\"x\"", NotUriCharacter),
+            ("https://b\u{fc}cher.example/cb", NotUriCharacter),
             ("/cb#frag", Fragment),
             ("https://app.example.com/c b", ControlCharacter),
             ("", Empty),

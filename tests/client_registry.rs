@@ -17,9 +17,7 @@ fn settings(name: &str) -> ClientSettings {
         name: name.into(),
         home_url: Some("https://app.example.com/".into()),
         redirect_uris: vec!["/cb".into()],
-        flows: [Flow::AuthorizationCode, Flow::ClientCredentials]
-            .into_iter()
-            .collect(),
+        flows: [Flow::AuthorizationCode].into_iter().collect(),
         ..ClientSettings::default()
     }
 }

@@ -7,7 +7,7 @@ use portcullis::store::memory::{MemoryClientStore, MemoryTokenStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_client_store_conforms() {
-    conformance::client_store(&MemoryClientStore::default()).await;
+    conformance::client_store(Arc::new(MemoryClientStore::default())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

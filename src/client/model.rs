@@ -270,6 +270,8 @@ pub struct ClientSettings {
 const MAX_NAME_LEN: usize = 200;
 /// The longest description accepted.
 const MAX_DESCRIPTION_LEN: usize = 4000;
+/// The longest icon accepted (a `data:` URI carries the image itself).
+const MAX_ICON_LEN: usize = 64 * 1024;
 
 /// Settings after validation: what [`OAuthClient`] keeps besides its identity.
 #[derive(Debug, Clone)]
@@ -281,7 +283,7 @@ struct ValidSettings {
 }
 
 impl ClientSettings {
-    fn validate(self) -> Result<ValidSettings, InvalidField> {
+    fn validate(self, client_type: ClientType) -> Result<ValidSettings, InvalidField> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(InvalidField::new("name", "must not be empty"));
@@ -298,7 +300,20 @@ impl ClientSettings {
                 format!("must be at most {MAX_DESCRIPTION_LEN} characters long"),
             ));
         }
+        // RFC 6749 §4.4: only a client that can authenticate may act for itself.
+        if client_type == ClientType::Public && self.flows.contains(Flow::ClientCredentials) {
+            return Err(InvalidField::new(
+                "flows",
+                "a public client cannot use the client credentials flow (RFC 6749 section 4.4)",
+            ));
+        }
         if let Some(icon) = &self.icon {
+            if icon.len() > MAX_ICON_LEN {
+                return Err(InvalidField::new(
+                    "icon",
+                    format!("must be at most {MAX_ICON_LEN} bytes long"),
+                ));
+            }
             check_icon(icon).map_err(|reason| InvalidField::new("icon", reason))?;
         }
         let redirects = RedirectRules::compile(
@@ -350,6 +365,7 @@ pub struct OAuthClient {
     application: Option<ApplicationInfo>,
     settings: ValidSettings,
     untrusted_redirect_uris: Vec<String>,
+    revision: u64,
 }
 
 /// The stored form of an [`OAuthClient`].
@@ -367,6 +383,8 @@ struct ClientRecord {
     settings: ClientSettings,
     #[serde(default)]
     untrusted_redirect_uris: Vec<String>,
+    #[serde(default)]
+    revision: u64,
 }
 
 impl TryFrom<ClientRecord> for OAuthClient {
@@ -384,8 +402,9 @@ impl TryFrom<ClientRecord> for OAuthClient {
             secret_hash: r.secret_hash,
             registration: r.registration,
             application: r.application,
-            settings: r.settings.validate()?,
+            settings: r.settings.validate(r.client_type)?,
             untrusted_redirect_uris: r.untrusted_redirect_uris,
+            revision: r.revision,
         })
     }
 }
@@ -400,6 +419,7 @@ impl From<OAuthClient> for ClientRecord {
             application: c.application,
             settings: c.settings.raw,
             untrusted_redirect_uris: c.untrusted_redirect_uris,
+            revision: c.revision,
         }
     }
 }
@@ -445,15 +465,16 @@ impl OAuthClient {
             secret_hash,
             registration: new.registration,
             application: new.application,
-            settings: new.settings.validate()?,
+            settings: new.settings.validate(new.client_type)?,
             untrusted_redirect_uris: Vec::new(),
+            revision: 0,
         })
     }
 
     /// Replaces the editable settings after validating them; nothing changes on error.
     /// Untrusted redirect URIs that the new settings now trust are dropped from review.
     pub fn update_settings(&mut self, settings: ClientSettings) -> Result<(), InvalidField> {
-        self.settings = settings.validate()?;
+        self.settings = settings.validate(self.client_type)?;
         let rules = &self.settings.redirects;
         self.untrusted_redirect_uris
             .retain(|uri| rules.check(uri).is_err());
@@ -492,6 +513,17 @@ impl OAuthClient {
         self.secret_hash = Some(hash);
     }
 
+    /// How many times the stored client has been changed; a [`crate::store::ClientStore`]
+    /// uses it to refuse a write based on a stale read.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Sets the revision; only store implementations call this, after a successful write.
+    pub fn set_revision(&mut self, revision: u64) {
+        self.revision = revision;
+    }
+
     /// The client ID.
     pub fn id(&self) -> &ClientId {
         &self.id
@@ -514,7 +546,7 @@ impl OAuthClient {
             Some(hash) => hash.verify(presented),
             None => {
                 // Same work either way, so timing does not tell public from confidential.
-                SecretHash::decoy().verify(presented);
+                SecretHash::spend_equal_time(presented);
                 false
             }
         }

@@ -124,18 +124,41 @@ impl ClientRegistry {
         secret: Option<&ClientSecret>,
     ) -> Result<OAuthClient, ClientError> {
         let id = match new.client_id.clone() {
-            Some(id) => {
-                if self.store.get(&id).await?.is_some() {
-                    return Err(ClientError::Exists(id));
-                }
-                id
-            }
+            Some(id) => id,
             None => ClientId::generate()?,
         };
         let hash = secret.map(SecretHash::new).transpose()?;
         let client = OAuthClient::new(id, new, hash)?;
-        self.store.put(client.clone()).await?;
-        Ok(client)
+        match self.store.insert(client.clone()).await {
+            Ok(()) => Ok(client),
+            Err(StoreError::Duplicate) => Err(ClientError::Exists(client.id().clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads a client, applies `change`, and writes it back, starting again from a fresh read
+    /// when someone else wrote in between, so that concurrent edits of different fields all
+    /// survive.
+    async fn modify<T>(
+        &self,
+        id: &ClientId,
+        mut change: impl FnMut(&mut OAuthClient) -> Result<T, ClientError>,
+    ) -> Result<(OAuthClient, T), ClientError> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let mut client = self.get(id).await?;
+            let out = change(&mut client)?;
+            match self.store.update(client.clone()).await {
+                Ok(()) => {
+                    client.set_revision(client.revision().wrapping_add(1));
+                    return Ok((client, out));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::NotFound) => return Err(ClientError::NotFound(id.clone())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
     }
 
     /// The client with this ID.
@@ -153,9 +176,9 @@ impl ClientRegistry {
         id: &ClientId,
         settings: ClientSettings,
     ) -> Result<OAuthClient, ClientError> {
-        let mut client = self.get(id).await?;
-        client.update_settings(settings)?;
-        self.store.put(client.clone()).await?;
+        let (client, ()) = self
+            .modify(id, |client| Ok(client.update_settings(settings.clone())?))
+            .await?;
         Ok(client)
     }
 
@@ -165,13 +188,16 @@ impl ClientRegistry {
         id: &ClientId,
         change: SecretChange,
     ) -> Result<ClientSecret, ClientError> {
-        let mut client = self.get(id).await?;
-        if client.client_type() == ClientType::Public {
+        if self.get(id).await?.client_type() == ClientType::Public {
             return Err(ClientError::PublicClient(id.clone()));
         }
         let secret = change.into_secret()?;
-        client.set_secret_hash(SecretHash::new(&secret)?);
-        self.store.put(client).await?;
+        let hash = SecretHash::new(&secret)?;
+        self.modify(id, |client| {
+            client.set_secret_hash(hash.clone());
+            Ok(())
+        })
+        .await?;
         Ok(secret)
     }
 
@@ -181,7 +207,7 @@ impl ClientRegistry {
         Ok(match self.store.get(id).await? {
             Some(client) => client.verify_secret(presented),
             None => {
-                SecretHash::decoy().verify(presented);
+                SecretHash::spend_equal_time(presented);
                 false
             }
         })
@@ -231,15 +257,22 @@ impl ClientRegistry {
         id: &ClientId,
         uri: &str,
     ) -> Result<OAuthClient, ClientError> {
-        let mut client = self.get(id).await?;
-        if !client.untrusted_redirect_uris().iter().any(|u| u == uri) {
-            return Err(ClientError::NotUnderReview(uri.to_owned()));
-        }
-        let mut settings = client.settings().clone();
-        settings.redirect_uris.push(uri.to_owned());
-        // Updating re-checks every untrusted URI, so this one leaves the review list.
-        client.update_settings(settings)?;
-        self.store.put(client.clone()).await?;
+        let (client, ()) = self
+            .modify(id, |client| {
+                if !client.untrusted_redirect_uris().iter().any(|u| u == uri) {
+                    return Err(ClientError::NotUnderReview(uri.to_owned()));
+                }
+                let mut settings = client.settings().clone();
+                settings.redirect_uris.push(uri.to_owned());
+                // Updating re-checks every untrusted URI, so this one leaves the review list.
+                // The error names the parameter the administrator gave, not a list index.
+                client.update_settings(settings).map_err(|e| InvalidField {
+                    field: "redirect_uri".into(),
+                    reason: e.reason,
+                })?;
+                Ok(())
+            })
+            .await?;
         Ok(client)
     }
 
@@ -249,11 +282,15 @@ impl ClientRegistry {
         id: &ClientId,
         uri: &str,
     ) -> Result<OAuthClient, ClientError> {
-        let mut client = self.get(id).await?;
-        if !client.take_untrusted_redirect_uri(uri) {
-            return Err(ClientError::NotUnderReview(uri.to_owned()));
-        }
-        self.store.put(client.clone()).await?;
+        let (client, ()) = self
+            .modify(id, |client| {
+                if client.take_untrusted_redirect_uri(uri) {
+                    Ok(())
+                } else {
+                    Err(ClientError::NotUnderReview(uri.to_owned()))
+                }
+            })
+            .await?;
         Ok(client)
     }
 }

@@ -26,15 +26,23 @@ impl ClientQuery {
 
 /// Where OAuth clients live.
 ///
-/// Clients are whole values: `put` writes one, `get` reads one. Implementations keep the
-/// [`OAuthClient`] serialized form (serde) and must not edit fields themselves.
+/// Clients are whole values. Implementations keep the [`OAuthClient`] serialized form (serde)
+/// and change nothing in it but the revision. Writes are optimistic: `update` succeeds only if
+/// the stored revision is the one the caller read, so two administrators (or an administrator
+/// and a redirect being recorded) cannot silently undo each other's changes.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     /// The client with this ID, if any.
     async fn get(&self, id: &ClientId) -> Result<Option<OAuthClient>, StoreError>;
 
-    /// Inserts the client, or replaces the one with the same ID.
-    async fn put(&self, client: OAuthClient) -> Result<(), StoreError>;
+    /// Stores a new client; [`StoreError::Duplicate`] if the ID is taken. Atomic: of two
+    /// concurrent inserts of one ID, one fails.
+    async fn insert(&self, client: OAuthClient) -> Result<(), StoreError>;
+
+    /// Replaces a stored client if its stored revision equals `client.revision()`, and stores
+    /// it with the revision increased by one. [`StoreError::Conflict`] if the revision moved
+    /// on, [`StoreError::NotFound`] if the client is gone.
+    async fn update(&self, client: OAuthClient) -> Result<(), StoreError>;
 
     /// Deletes the clients with these IDs; returns how many existed.
     async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError>;
@@ -44,8 +52,8 @@ pub trait ClientStore: Send + Sync {
 
     /// Adds `uri` to the client's untrusted redirect URIs, as
     /// [`OAuthClient::record_untrusted_redirect_uri`] does, atomically with respect to other
-    /// writes of the same client. Returns `false` if the client does not exist or the URI was
-    /// listed already.
+    /// writes of the same client, increasing the revision if it changed anything. Returns
+    /// `false` if the client does not exist or the URI was listed already.
     async fn record_untrusted_redirect_uri(
         &self,
         id: &ClientId,

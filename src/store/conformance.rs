@@ -7,7 +7,7 @@
 //! ```ignore
 //! #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 //! async fn my_stores_conform() {
-//!     portcullis::store::conformance::client_store(&MyClientStore::connect().await).await;
+//!     portcullis::store::conformance::client_store(Arc::new(MyClientStore::connect().await)).await;
 //!     portcullis::store::conformance::token_store(Arc::new(MyTokenStore::connect().await)).await;
 //! }
 //! ```
@@ -45,9 +45,11 @@ fn client(name: &str) -> OAuthClient {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Checks a [`ClientStore`]: round trips, replacement, filtered and ordered listing, deleting
-/// many, and recording untrusted redirect URIs.
-pub async fn client_store(store: &dyn ClientStore) {
+/// Checks a [`ClientStore`]: round trips, insert-only `insert`, optimistic `update`, filtered
+/// and ordered listing, deleting many, and recording untrusted redirect URIs.
+///
+/// Needs a multi-threaded tokio runtime so the concurrent inserts really race.
+pub async fn client_store(store: Arc<dyn ClientStore>) {
     let tag = fresh("Tag");
     let a = client(&format!("beta {tag}"));
     let b = client(&format!("ALPHA {tag}"));
@@ -58,33 +60,51 @@ pub async fn client_store(store: &dyn ClientStore) {
         "get of an unknown ID returns None"
     );
     for x in [&a, &b, &c] {
-        store.put(x.clone()).await.expect("put");
+        store.insert(x.clone()).await.expect("insert");
     }
+    assert!(
+        matches!(store.insert(a.clone()).await, Err(StoreError::Duplicate)),
+        "insert of a taken ID is StoreError::Duplicate"
+    );
     let got = store
         .get(a.id())
         .await
         .expect("get")
         .expect("stored client");
-    assert_eq!(got.name(), a.name(), "get returns what put stored");
+    assert_eq!(got.name(), a.name(), "get returns what insert stored");
     assert!(
         got.check_redirect_uri("https://app.example.com/cb").is_ok(),
         "a stored client keeps its redirect rules"
     );
 
-    let mut renamed = a.clone();
+    // Optimistic update: the revision read must still be the stored one.
+    let mut renamed = got.clone();
     let mut settings = renamed.settings().clone();
     settings.name = format!("gamma {tag}");
     renamed.update_settings(settings).expect("valid settings");
-    store.put(renamed.clone()).await.expect("put replaces");
+    store.update(renamed.clone()).await.expect("update");
     let got = store
         .get(a.id())
         .await
         .expect("get")
         .expect("stored client");
+    assert_eq!(got.name(), renamed.name(), "update replaces the client");
     assert_eq!(
-        got.name(),
-        renamed.name(),
-        "put replaces the client with the same ID"
+        got.revision(),
+        renamed.revision() + 1,
+        "update increases the revision by one"
+    );
+    assert!(
+        matches!(
+            store.update(renamed.clone()).await,
+            Err(StoreError::Conflict)
+        ),
+        "update from a stale read is StoreError::Conflict"
+    );
+    let ghost = client("ghost");
+    assert!(
+        matches!(store.update(ghost).await, Err(StoreError::NotFound)),
+        "update of an unknown client is StoreError::NotFound"
     );
 
     let listed = store
@@ -100,6 +120,12 @@ pub async fn client_store(store: &dyn ClientStore) {
         "list filters by name ignoring case and orders by name"
     );
 
+    let before = store
+        .get(b.id())
+        .await
+        .expect("get")
+        .expect("stored")
+        .revision();
     assert!(
         store
             .record_untrusted_redirect_uri(b.id(), "https://x.example/cb")
@@ -128,6 +154,31 @@ pub async fn client_store(store: &dyn ClientStore) {
         .expect("get")
         .expect("stored client");
     assert_eq!(got.untrusted_redirect_uris(), ["https://x.example/cb"]);
+    assert_eq!(got.revision(), before + 1, "recording a URI is a write");
+
+    // Concurrent inserts of one ID: exactly one wins.
+    let contested = client("contested");
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, barrier, c) = (store.clone(), barrier.clone(), contested.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store.insert(c).await
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(()) => winners += 1,
+            Err(StoreError::Duplicate) => {}
+            Err(e) => panic!("concurrent insert failed: {e}"),
+        }
+    }
+    assert_eq!(
+        winners, 1,
+        "exactly one concurrent insert of an ID succeeds"
+    );
 
     let deleted = store
         .delete_many(&[a.id().clone(), b.id().clone(), unknown])
@@ -139,7 +190,10 @@ pub async fn client_store(store: &dyn ClientStore) {
         store.get(c.id()).await.expect("get").is_some(),
         "others stay"
     );
-    store.delete_many(&[c.id().clone()]).await.expect("cleanup");
+    store
+        .delete_many(&[c.id().clone(), contested.id().clone()])
+        .await
+        .expect("cleanup");
 }
 
 fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> TokenRecord {
@@ -252,37 +306,21 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         );
     }
 
-    // Removal by token, grant and client.
+    // Removal by token and by grant; a revoked grant takes no new records.
     let access = TokenHash::of(&fresh("access"));
     let refresh = TokenHash::of(&fresh("refresh"));
-    let unrelated = TokenHash::of(&fresh("unrelated"));
-    let b_token = TokenHash::of(&fresh("b"));
-    store
-        .insert(
-            access,
-            record(TokenKind::AccessToken, &client_a, &grant, far),
-        )
+    let other = TokenHash::of(&fresh("other"));
+    let insert = |hash, kind, client: &ClientId, grant: &GrantId| {
+        let (store, rec) = (store.clone(), record(kind, client, grant, far));
+        async move { store.insert(hash, rec).await }
+    };
+    insert(access, TokenKind::AccessToken, &client_a, &grant)
         .await
         .expect("insert");
-    store
-        .insert(
-            refresh,
-            record(TokenKind::RefreshToken, &client_a, &grant, far),
-        )
+    insert(refresh, TokenKind::RefreshToken, &client_a, &grant)
         .await
         .expect("insert");
-    store
-        .insert(
-            unrelated,
-            record(TokenKind::AccessToken, &client_a, &other_grant, far),
-        )
-        .await
-        .expect("insert");
-    store
-        .insert(
-            b_token,
-            record(TokenKind::AccessToken, &client_b, &other_grant, far),
-        )
+    insert(other, TokenKind::AccessToken, &client_a, &other_grant)
         .await
         .expect("insert");
     assert!(store.remove(&access).await.expect("remove"));
@@ -294,36 +332,83 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     assert_eq!(store.revoke_grant(&grant).await.expect("revoke_grant"), 52);
     assert_eq!(store.get(&refresh).await.expect("get"), None);
     assert!(
-        store.get(&unrelated).await.expect("get").is_some(),
+        store.get(&other).await.expect("get").is_some(),
         "other grants stay"
     );
+    assert!(
+        matches!(
+            insert(
+                TokenHash::of(&fresh("late")),
+                TokenKind::AccessToken,
+                &client_a,
+                &grant
+            )
+            .await,
+            Err(StoreError::GrantRevoked)
+        ),
+        "insert into a revoked grant is StoreError::GrantRevoked"
+    );
+
+    // Removal by subject and by client.
+    let at_b = TokenHash::of(&fresh("at-b"));
+    insert(at_b, TokenKind::AccessToken, &client_b, &other_grant)
+        .await
+        .expect("insert");
+    let bob_token = TokenHash::of(&fresh("bob"));
+    let mut bobs = record(TokenKind::AccessToken, &client_a, &other_grant, far);
+    bobs.subject = Some("bob".into());
+    store.insert(bob_token, bobs).await.expect("insert");
+    assert_eq!(
+        store
+            .revoke_subject("alice", Some(&client_b))
+            .await
+            .expect("revoke_subject"),
+        1,
+        "revoke_subject with a client touches only that client"
+    );
+    assert_eq!(store.get(&at_b).await.expect("get"), None);
+    assert!(store.get(&other).await.expect("get").is_some());
+    assert_eq!(
+        store
+            .revoke_subject("alice", None)
+            .await
+            .expect("revoke_subject"),
+        1
+    );
+    assert_eq!(store.get(&other).await.expect("get"), None);
+    assert!(
+        store.get(&bob_token).await.expect("get").is_some(),
+        "other users stay"
+    );
+    let c_token = TokenHash::of(&fresh("c"));
+    insert(c_token, TokenKind::AccessToken, &client_b, &other_grant)
+        .await
+        .expect("insert");
     assert_eq!(
         store.revoke_client(&client_a).await.expect("revoke_client"),
         1
     );
-    assert_eq!(store.get(&unrelated).await.expect("get"), None);
+    assert_eq!(store.get(&bob_token).await.expect("get"), None);
     assert!(
-        store.get(&b_token).await.expect("get").is_some(),
+        store.get(&c_token).await.expect("get").is_some(),
         "other clients stay"
     );
     store.revoke_client(&client_b).await.expect("cleanup");
 
     // Purge: expired at `now` means expires_at <= now.
+    let purge_grant = GrantId::generate().unwrap_or_else(|e| panic!("{e}"));
     let old = TokenHash::of(&fresh("old"));
     let edge = TokenHash::of(&fresh("edge"));
     let live = TokenHash::of(&fresh("live"));
-    store
-        .insert(old, record(TokenKind::AccessToken, &client_a, &grant, 100))
-        .await
-        .expect("insert");
-    store
-        .insert(edge, record(TokenKind::AccessToken, &client_a, &grant, 200))
-        .await
-        .expect("insert");
-    store
-        .insert(live, record(TokenKind::AccessToken, &client_a, &grant, 201))
-        .await
-        .expect("insert");
+    for (hash, expires) in [(old, 100), (edge, 200), (live, 201)] {
+        store
+            .insert(
+                hash,
+                record(TokenKind::AccessToken, &client_a, &purge_grant, expires),
+            )
+            .await
+            .expect("insert");
+    }
     assert!(store.purge_expired(Timestamp(200)).await.expect("purge") >= 2);
     assert_eq!(store.get(&old).await.expect("get"), None);
     assert_eq!(store.get(&edge).await.expect("get"), None);

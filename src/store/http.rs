@@ -63,8 +63,9 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
-/// One response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One response. `Debug` shows header names and the body's length only: an identity
+/// provider's token response is a secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
@@ -72,6 +73,19 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// The body, at most the request's `max_response_bytes`.
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl HttpResponse {

@@ -33,8 +33,23 @@ impl ClientStore for MemoryClientStore {
         Ok(lock(&self.clients).get(id).cloned())
     }
 
-    async fn put(&self, client: OAuthClient) -> Result<(), StoreError> {
-        lock(&self.clients).insert(client.id().clone(), client);
+    async fn insert(&self, client: OAuthClient) -> Result<(), StoreError> {
+        let mut clients = lock(&self.clients);
+        if clients.contains_key(client.id()) {
+            return Err(StoreError::Duplicate);
+        }
+        clients.insert(client.id().clone(), client);
+        Ok(())
+    }
+
+    async fn update(&self, mut client: OAuthClient) -> Result<(), StoreError> {
+        let mut clients = lock(&self.clients);
+        let stored = clients.get_mut(client.id()).ok_or(StoreError::NotFound)?;
+        if stored.revision() != client.revision() {
+            return Err(StoreError::Conflict);
+        }
+        client.set_revision(client.revision().wrapping_add(1));
+        *stored = client;
         Ok(())
     }
 
@@ -61,10 +76,23 @@ impl ClientStore for MemoryClientStore {
         id: &ClientId,
         uri: &str,
     ) -> Result<bool, StoreError> {
-        Ok(lock(&self.clients)
-            .get_mut(id)
-            .is_some_and(|c| c.record_untrusted_redirect_uri(uri)))
+        let mut clients = lock(&self.clients);
+        let Some(client) = clients.get_mut(id) else {
+            return Ok(false);
+        };
+        let changed = client.record_untrusted_redirect_uri(uri);
+        if changed {
+            client.set_revision(client.revision().wrapping_add(1));
+        }
+        Ok(changed)
     }
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    records: HashMap<TokenHash, Entry>,
+    /// Revoked grants, until the time their last record would have expired.
+    revoked: HashMap<GrantId, Timestamp>,
 }
 
 #[derive(Debug)]
@@ -76,16 +104,16 @@ struct Entry {
 /// Codes, tokens and consents in maps.
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
-    tokens: Mutex<HashMap<TokenHash, Entry>>,
+    tokens: Mutex<Tokens>,
     consents: Mutex<BTreeMap<(String, ClientId), Consent>>,
 }
 
 impl MemoryTokenStore {
     fn remove_where(&self, pred: impl Fn(&TokenRecord) -> bool) -> usize {
         let mut tokens = lock(&self.tokens);
-        let before = tokens.len();
-        tokens.retain(|_, e| !pred(&e.record));
-        before - tokens.len()
+        let before = tokens.records.len();
+        tokens.records.retain(|_, e| !pred(&e.record));
+        before - tokens.records.len()
     }
 }
 
@@ -93,10 +121,13 @@ impl MemoryTokenStore {
 impl TokenStore for MemoryTokenStore {
     async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
         let mut tokens = lock(&self.tokens);
-        if tokens.contains_key(&hash) {
+        if tokens.revoked.contains_key(&record.grant_id) {
+            return Err(StoreError::GrantRevoked);
+        }
+        if tokens.records.contains_key(&hash) {
             return Err(StoreError::Duplicate);
         }
-        tokens.insert(
+        tokens.records.insert(
             hash,
             Entry {
                 record,
@@ -108,6 +139,7 @@ impl TokenStore for MemoryTokenStore {
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         Ok(lock(&self.tokens)
+            .records
             .get(hash)
             .filter(|e| !e.taken)
             .map(|e| e.record.clone()))
@@ -116,7 +148,7 @@ impl TokenStore for MemoryTokenStore {
     async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
         // The check and the mark happen under one lock: that is the whole single-use guarantee.
         let mut tokens = lock(&self.tokens);
-        Ok(match tokens.get_mut(hash) {
+        Ok(match tokens.records.get_mut(hash) {
             None => Take::Missing,
             Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
             Some(e) => {
@@ -127,11 +159,36 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(lock(&self.tokens).remove(hash).is_some())
+        Ok(lock(&self.tokens).records.remove(hash).is_some())
     }
 
     async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
-        Ok(self.remove_where(|r| &r.grant_id == grant))
+        let mut tokens = lock(&self.tokens);
+        let before = tokens.records.len();
+        let mut until: Option<Timestamp> = None;
+        tokens.records.retain(|_, e| {
+            let hit = &e.record.grant_id == grant;
+            if hit {
+                until = until.max(Some(e.record.expires_at));
+            }
+            !hit
+        });
+        let removed = before - tokens.records.len();
+        if let Some(until) = until {
+            let mark = tokens.revoked.entry(grant.clone()).or_insert(until);
+            *mark = (*mark).max(until);
+        }
+        Ok(removed)
+    }
+
+    async fn revoke_subject(
+        &self,
+        user: &str,
+        client: Option<&ClientId>,
+    ) -> Result<usize, StoreError> {
+        Ok(self.remove_where(|r| {
+            r.subject.as_deref() == Some(user) && client.is_none_or(|c| &r.client_id == c)
+        }))
     }
 
     async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError> {
@@ -139,6 +196,7 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
+        lock(&self.tokens).revoked.retain(|_, until| *until > now);
         Ok(self.remove_where(|r| r.is_expired(now)))
     }
 

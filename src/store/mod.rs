@@ -17,7 +17,8 @@ pub mod conformance;
 pub use client::{ClientQuery, ClientStore};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
 pub use token::{
-    Consent, ConsentOwner, GrantId, Take, TokenHash, TokenKind, TokenRecord, TokenStore,
+    CodeBinding, Consent, ConsentOwner, GrantId, Take, TokenHash, TokenKind, TokenRecord,
+    TokenStore,
 };
 
 /// A store failed. The library answers such requests with `server_error` and never retries
@@ -28,6 +29,15 @@ pub enum StoreError {
     /// `insert` found a record under the key already.
     #[error("a record with this key exists already")]
     Duplicate,
+    /// `update` found a newer revision than the one it was given.
+    #[error("the record was changed by someone else; read it again")]
+    Conflict,
+    /// `update` found no record to replace.
+    #[error("the record does not exist")]
+    NotFound,
+    /// `insert` of a token whose grant has been revoked.
+    #[error("the grant has been revoked")]
+    GrantRevoked,
     /// The backend failed (connection lost, constraint violated, …).
     #[error("store backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -172,7 +172,8 @@ impl ConsentOwner {
 /// from a code that never existed.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not).
+    /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not),
+    /// [`StoreError::GrantRevoked`] if its grant has been revoked.
     async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError>;
 
     /// The record under `hash`, if present and not taken. Expiry is the caller's check.
@@ -185,13 +186,24 @@ pub trait TokenStore: Send + Sync {
     /// Removes one record, taken or not; returns whether it existed.
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 
-    /// Removes every record of a grant; returns how many.
+    /// Removes every record of a grant and returns how many. The grant stays marked revoked
+    /// until the last removed record would have expired, and `insert` refuses records of a
+    /// marked grant with [`StoreError::GrantRevoked`]: a token being issued from a code at the
+    /// moment the code's replay revokes the grant cannot slip in afterwards.
     async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError>;
+
+    /// Removes every record acting for `user`, for one client or all; returns how many.
+    async fn revoke_subject(
+        &self,
+        user: &str,
+        client: Option<&ClientId>,
+    ) -> Result<usize, StoreError>;
 
     /// Removes every record issued to a client; returns how many.
     async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError>;
 
-    /// Removes every record that has expired at `now`; returns how many.
+    /// Removes every record that has expired at `now` (and revoked-grant marks past their
+    /// time); returns how many records.
     async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
 
     /// Stores a consent, replacing the one for the same user and client.
