@@ -68,12 +68,20 @@ pub mod error;
 pub mod pkce;
 mod random;
 pub mod redirect;
+pub mod scope;
+pub mod server;
+pub mod settings;
 pub mod store;
+pub mod token;
+pub mod users;
 
 pub use client::{ClientId, ClientRegistry, OAuthClient};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::InvalidField;
+pub use error::{ErrorCode, InvalidField, OAuthError};
 pub use random::RandomError;
+pub use scope::Scope;
+pub use server::{AuthorizationServer, Authorize, EndpointResponse, Params};
+pub use settings::ServerSettings;
 
 /// The README's code blocks, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -12,6 +12,7 @@ use crate::random::{self, RandomError};
 use crate::redirect::{
     RedirectRejection, RedirectRules, RegisteredRedirectUri, TrustedRedirectUri,
 };
+use crate::scope::Scope;
 
 /// The longest client ID accepted. Generated IDs are 36 characters; CIMD client IDs are URLs.
 pub const MAX_CLIENT_ID_LEN: usize = 1024;
@@ -258,6 +259,10 @@ pub struct ClientSettings {
     /// Ask users to approve access before the client acts for them.
     #[serde(default)]
     pub require_consent: bool,
+    /// The scopes the client may request; also what it gets when a request names none
+    /// (RFC 6749 §3.3).
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// Template linking to a user in the application (`{id}`, `{login}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_uri_pattern: Option<String>,
@@ -278,6 +283,7 @@ const MAX_ICON_LEN: usize = 64 * 1024;
 struct ValidSettings {
     raw: ClientSettings,
     redirects: RedirectRules,
+    scopes: Scope,
     user_uri_pattern: Option<UriPattern>,
     group_uri_pattern: Option<UriPattern>,
 }
@@ -327,6 +333,9 @@ impl ClientSettings {
                 .map(|p| UriPattern::parse(p).map_err(|reason| InvalidField::new(field, reason)))
                 .transpose()
         };
+        let scopes = Scope::from_tokens(self.scopes.iter().cloned()).map_err(|e| {
+            InvalidField::new("scopes", format!("`{}` is not a valid scope token", e.0))
+        })?;
         let user_uri_pattern = pattern("user_uri_pattern", &self.user_uri_pattern)?;
         let group_uri_pattern = pattern("group_uri_pattern", &self.group_uri_pattern)?;
         Ok(ValidSettings {
@@ -335,6 +344,7 @@ impl ClientSettings {
                 ..self
             },
             redirects,
+            scopes,
             user_uri_pattern,
             group_uri_pattern,
         })
@@ -611,6 +621,11 @@ impl OAuthClient {
     /// Redirect URIs that requests used but nobody registered, oldest first.
     pub fn untrusted_redirect_uris(&self) -> &[String] {
         &self.untrusted_redirect_uris
+    }
+
+    /// The scopes the client may request (and gets when it names none).
+    pub fn scopes(&self) -> &Scope {
+        &self.settings.scopes
     }
 
     /// The user URI pattern.

@@ -141,9 +141,15 @@ const HASH_PREFIX: &str = "sha256$";
 impl SecretHash {
     /// Hashes `secret` with a fresh random salt.
     pub fn new(secret: &ClientSecret) -> Result<Self, RandomError> {
+        SecretHash::of_str(secret.expose_secret())
+    }
+
+    /// Hashes any secret string (a user's password in the memory directory, say) with a fresh
+    /// salt.
+    pub(crate) fn of_str(secret: &str) -> Result<Self, RandomError> {
         let salt = random::bytes::<16>()?;
         Ok(SecretHash {
-            digest: digest(&salt, secret.expose_secret().as_bytes()),
+            digest: digest(&salt, secret.as_bytes()),
             salt,
         })
     }

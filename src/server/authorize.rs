@@ -1,0 +1,504 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1, §4.2.1).
+
+use url::form_urlencoded;
+
+use super::{AuthorizationServer, Params};
+use crate::client::{ClientId, Flow, OAuthClient};
+use crate::clock::Timestamp;
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::{CodeChallenge, PkceMethod};
+use crate::random;
+use crate::redirect::{RedirectUriKind, TrustedRedirectUri};
+use crate::scope::Scope;
+use crate::store::CodeBinding;
+use crate::store::{Consent, GrantId, TokenHash, TokenKind, TokenRecord};
+
+/// What the host does next with an authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorize {
+    /// Nobody is logged in: show a login page, then call `authorize` again with the same
+    /// parameters and the user.
+    Login(LoginPrompt),
+    /// The client needs the user's approval: show it, then call
+    /// [`AuthorizationServer::authorize_with_consent`] with the same parameters.
+    Consent(ConsentPrompt),
+    /// Send the user agent here (303 or 302). Code, token or error, `state` and `iss` are on it.
+    Redirect(String),
+    /// Show an error page; never redirect (unknown client, untrusted or missing redirect URI,
+    /// RFC 6749 §4.1.2.1).
+    Refused(OAuthError),
+}
+
+/// What a login page needs to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPrompt {
+    /// The client asking.
+    pub client_id: ClientId,
+    /// Its display name.
+    pub client_name: String,
+}
+
+/// What a consent page must show (the client's name, home URL and the scopes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentPrompt {
+    /// The client asking.
+    pub client_id: ClientId,
+    /// Its display name.
+    pub client_name: String,
+    /// Its home URL, if it has one.
+    pub home_url: Option<String>,
+    /// The scopes that approval would grant.
+    pub scopes: Scope,
+    /// The user being asked.
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Query,
+    Fragment,
+}
+
+/// Single-valued parameters: a repeat of any of them is `invalid_request` (RFC 6749 §3.1).
+const SINGLE: &[&str] = &[
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "response_mode",
+    "prompt",
+];
+
+/// A request that passed every check that does not need the user.
+struct Checked {
+    flow: Flow,
+    scope: Scope,
+    scope_requested: Option<String>,
+    challenge: Option<CodeChallenge>,
+    audience: Vec<String>,
+    nonce: Option<String>,
+}
+
+fn redirect_with(base: &str, mode: Mode, pairs: &[(&str, &str)]) -> String {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    let encoded = ser.finish();
+    let sep = match mode {
+        Mode::Fragment => "#",
+        Mode::Query if !base.contains('?') => "?",
+        Mode::Query if base.ends_with('?') || base.ends_with('&') => "",
+        Mode::Query => "&",
+    };
+    format!("{base}{sep}{encoded}")
+}
+
+impl AuthorizationServer {
+    /// Handles an authorization request for `user` (`None` when nobody is logged in).
+    pub async fn authorize(&self, params: &Params, user: Option<&str>) -> Authorize {
+        self.run_authorize(params, user, None).await
+    }
+
+    /// Handles the answer of a consent page: the same parameters, the user, and whether they
+    /// approved. Approval is remembered for the user, client and scopes.
+    ///
+    /// The consent form must be protected against cross-site request forgery by the host
+    /// (a per-session token): this call trusts that the user really clicked.
+    pub async fn authorize_with_consent(
+        &self,
+        params: &Params,
+        user: &str,
+        approved: bool,
+    ) -> Authorize {
+        self.run_authorize(params, Some(user), Some(approved)).await
+    }
+
+    async fn run_authorize(
+        &self,
+        params: &Params,
+        user: Option<&str>,
+        decision: Option<bool>,
+    ) -> Authorize {
+        // Until the client and redirect URI are known good, errors go to the user, never to a
+        // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
+        let (client, redirect, redirect_given) = match self.client_and_redirect(params).await {
+            Ok(found) => found,
+            Err(e) => return Authorize::Refused(e),
+        };
+        let mode = match params.one("response_type") {
+            Ok(Some("token")) => Mode::Fragment,
+            _ => Mode::Query,
+        };
+        let state = params.one("state").ok().flatten();
+        let fail = |e: OAuthError| {
+            let mut pairs = vec![
+                ("error", e.code.as_str()),
+                ("error_description", &e.description),
+            ];
+            if let Some(s) = state {
+                pairs.push(("state", s));
+            }
+            pairs.push(("iss", self.settings.issuer()));
+            Authorize::Redirect(redirect_with(redirect.as_str(), mode, &pairs))
+        };
+
+        let checked = match self.check_request(&client, params).await {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let Some(user) = user else {
+            return Authorize::Login(LoginPrompt {
+                client_id: client.id().clone(),
+                client_name: client.name().to_owned(),
+            });
+        };
+        let permitted = match self.users.permitted_scopes(user).await {
+            Ok(p) => p,
+            Err(e) => return fail(e.into()),
+        };
+        // Access never exceeds what the user holds.
+        let granted = checked.scope.intersection(&permitted);
+        if granted.is_empty() {
+            return fail(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "scope: the user holds none of the requested scopes",
+            ));
+        }
+
+        if decision == Some(false) {
+            return fail(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the user denied the request",
+            ));
+        }
+        if client.requires_consent() {
+            match self
+                .consent_needed(&client, &redirect, user, &granted, decision)
+                .await
+            {
+                Ok(None) => {}
+                Ok(Some(prompt)) => return Authorize::Consent(prompt),
+                Err(e) => return fail(e),
+            }
+        }
+
+        match self
+            .respond(
+                &client,
+                &redirect,
+                redirect_given,
+                user,
+                &granted,
+                &checked,
+                state,
+            )
+            .await
+        {
+            Ok(location) => Authorize::Redirect(location),
+            Err(e) => fail(e),
+        }
+    }
+
+    async fn client_and_redirect(
+        &self,
+        params: &Params,
+    ) -> Result<(OAuthClient, TrustedRedirectUri, bool), OAuthError> {
+        let raw_id = params.required("client_id")?;
+        let id = ClientId::new(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        let client = self.clients.store().get(&id).await?.ok_or_else(|| {
+            OAuthError::invalid_request(format!("client_id: no client `{id}` is registered"))
+        })?;
+        match params.one("redirect_uri")? {
+            Some(uri) => {
+                let trusted = self
+                    .clients
+                    .check_redirect_uri(&client, uri)
+                    .await
+                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+                Ok((client, trusted, true))
+            }
+            None => {
+                // RFC 6749 §3.1.2.3: without the parameter, only a single registered URI that
+                // needs no resolution or port is unambiguous.
+                let only = match client.redirect_uris() {
+                    [one]
+                        if matches!(
+                            one.kind(),
+                            RedirectUriKind::Absolute | RedirectUriKind::PrivateUse
+                        ) =>
+                    {
+                        Some(one.as_str().to_owned())
+                    }
+                    _ => None,
+                };
+                let uri = only.ok_or_else(|| {
+                    OAuthError::invalid_request(
+                        "redirect_uri: is required unless the client has exactly one \
+                         registered absolute redirect URI",
+                    )
+                })?;
+                let trusted = client
+                    .check_redirect_uri(&uri)
+                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+                Ok((client, trusted, false))
+            }
+        }
+    }
+
+    async fn check_request(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<Checked, OAuthError> {
+        for name in SINGLE {
+            params.one(name)?;
+        }
+        // RFC 9101 request objects are not supported; ignoring them would drop parameters the
+        // client meant to be authoritative.
+        for name in ["request", "request_uri"] {
+            if params.has(name) {
+                return Err(OAuthError::invalid_request(format!(
+                    "{name}: request objects are not supported"
+                )));
+            }
+        }
+        let flow = match params.one("response_type")? {
+            None => return Err(OAuthError::invalid_request("response_type: is required")),
+            Some("code") => Flow::AuthorizationCode,
+            Some("token") => Flow::Implicit,
+            Some(other) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedResponseType,
+                    format!("response_type: `{other}` is not supported; use `code`"),
+                ));
+            }
+        };
+        if client.flows().is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "client_id: the client is inactive (no flow is enabled)",
+            ));
+        }
+        if !client.allows(flow) {
+            let name = match flow {
+                Flow::Implicit => "the implicit flow",
+                _ => "the authorization code flow",
+            };
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("response_type: the client may not use {name}"),
+            ));
+        }
+        let expected_mode = if flow == Flow::Implicit {
+            "fragment"
+        } else {
+            "query"
+        };
+        if let Some(mode) = params.one("response_mode")?
+            && mode != expected_mode
+        {
+            return Err(OAuthError::invalid_request(format!(
+                "response_mode: only `{expected_mode}` is supported for this response_type"
+            )));
+        }
+
+        let scope_requested = params.one("scope")?.map(str::to_owned);
+        let requested = match &scope_requested {
+            Some(s) => Scope::parse(s)
+                .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?,
+            None => client.scopes().clone(),
+        };
+        let scope = requested.intersection(client.scopes());
+        if scope.is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "scope: none of the requested scopes is allowed for this client",
+            ));
+        }
+
+        let challenge = if flow == Flow::AuthorizationCode {
+            self.check_pkce(client, params)?
+        } else {
+            None
+        };
+        let audience = self.audiences(&params.all("resource")).await?;
+        Ok(Checked {
+            flow,
+            scope,
+            scope_requested,
+            challenge,
+            audience,
+            nonce: params.one("nonce")?.map(str::to_owned),
+        })
+    }
+
+    fn check_pkce(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<Option<CodeChallenge>, OAuthError> {
+        let method = params.one("code_challenge_method")?;
+        let Some(value) = params.one("code_challenge")? else {
+            if method.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge_method: sent without code_challenge",
+                ));
+            }
+            if client.requires_pkce() {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge: is required for this client (RFC 7636; RFC 9700 section 2.1.1)",
+                ));
+            }
+            return Ok(None);
+        };
+        let challenge = CodeChallenge::parse(value, method)
+            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        if challenge.method() == PkceMethod::Plain && !self.settings.allow_plain_pkce {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method: `plain` is not allowed; use `S256` (RFC 9700 section 2.1.1)",
+            ));
+        }
+        Ok(Some(challenge))
+    }
+
+    /// `None` when the user already approved these scopes (or just did), else the prompt.
+    async fn consent_needed(
+        &self,
+        client: &OAuthClient,
+        redirect: &TrustedRedirectUri,
+        user: &str,
+        granted: &Scope,
+        decision: Option<bool>,
+    ) -> Result<Option<ConsentPrompt>, OAuthError> {
+        let remembered = self.tokens.consent(user, client.id()).await?;
+        if decision == Some(true) {
+            let mut scopes = remembered.map(|c| c.scopes).unwrap_or_default();
+            scopes.extend(granted.iter().map(str::to_owned));
+            self.tokens
+                .put_consent(Consent {
+                    user: user.to_owned(),
+                    client_id: client.id().clone(),
+                    scopes,
+                    granted_at: self.now(),
+                })
+                .await?;
+            return Ok(None);
+        }
+        // RFC 8252 §8.6: a loopback or private-use redirect can be claimed by any app on the
+        // device, so a public client using one is asked every time.
+        let reusable = !(client.client_type() == crate::client::ClientType::Public
+            && redirect.is_native_app_redirect());
+        let covered = remembered.is_some_and(|c| granted.iter().all(|s| c.scopes.contains(s)));
+        if reusable && covered {
+            return Ok(None);
+        }
+        Ok(Some(ConsentPrompt {
+            client_id: client.id().clone(),
+            client_name: client.name().to_owned(),
+            home_url: client.home_url().map(|u| u.as_str().to_owned()),
+            scopes: granted.clone(),
+            user: user.to_owned(),
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn respond(
+        &self,
+        client: &OAuthClient,
+        redirect: &TrustedRedirectUri,
+        redirect_given: bool,
+        user: &str,
+        granted: &Scope,
+        checked: &Checked,
+        state: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let grant = GrantId::generate()?;
+        let issuer = self.settings.issuer();
+        let scope_text = granted.to_string();
+        let scope_changed =
+            checked.scope_requested.as_deref().map(Scope::parse) != Some(Ok(granted.clone()));
+        match checked.flow {
+            Flow::Implicit => {
+                let issued = self
+                    .issue(
+                        client.id(),
+                        Some(user),
+                        granted,
+                        &checked.audience,
+                        &grant,
+                        false,
+                    )
+                    .await?;
+                let expires = issued.expires_in.to_string();
+                let mut pairs = vec![
+                    ("access_token", issued.access_token.as_str()),
+                    ("token_type", "Bearer"),
+                    ("expires_in", expires.as_str()),
+                ];
+                if scope_changed {
+                    pairs.push(("scope", &scope_text));
+                }
+                if let Some(s) = state {
+                    pairs.push(("state", s));
+                }
+                pairs.push(("iss", issuer));
+                Ok(redirect_with(redirect.as_str(), Mode::Fragment, &pairs))
+            }
+            _ => {
+                let code = random::token_256()?;
+                let now = self.now();
+                let record = TokenRecord {
+                    kind: TokenKind::AuthorizationCode,
+                    client_id: client.id().clone(),
+                    subject: Some(user.to_owned()),
+                    grant_id: grant,
+                    scope: granted.iter().map(str::to_owned).collect(),
+                    audience: checked.audience.clone(),
+                    issued_at: now,
+                    expires_at: Timestamp(now.0.saturating_add(self.settings.code_lifetime)),
+                    code: Some(CodeBinding {
+                        redirect_uri: redirect_given.then(|| redirect.as_str().to_owned()),
+                        code_challenge: checked.challenge.clone(),
+                        nonce: checked.nonce.clone(),
+                    }),
+                };
+                self.tokens.insert(TokenHash::of(&code), record).await?;
+                let mut pairs = vec![("code", code.as_str())];
+                if let Some(s) = state {
+                    pairs.push(("state", s));
+                }
+                pairs.push(("iss", issuer));
+                Ok(redirect_with(redirect.as_str(), Mode::Query, &pairs))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_parameters_are_appended_correctly() {
+        let p = [("code", "a b&c"), ("state", "s")];
+        assert_eq!(
+            redirect_with("https://a/cb", Mode::Query, &p),
+            "https://a/cb?code=a+b%26c&state=s"
+        );
+        assert_eq!(
+            redirect_with("https://a/cb?x=1", Mode::Query, &p),
+            "https://a/cb?x=1&code=a+b%26c&state=s"
+        );
+        assert_eq!(
+            redirect_with("https://a/cb?", Mode::Query, &p),
+            "https://a/cb?code=a+b%26c&state=s"
+        );
+        assert_eq!(
+            redirect_with("https://a/cb?x=1", Mode::Fragment, &p),
+            "https://a/cb?x=1#code=a+b%26c&state=s"
+        );
+    }
+}

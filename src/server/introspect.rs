@@ -1,0 +1,211 @@
+//! Introspection (RFC 7662), revocation (RFC 7009), and access-token validation for resource
+//! servers in the same process.
+
+use serde_json::json;
+use url::Url;
+
+use super::token::{ClientAuth, EndpointResponse};
+use super::{AuthorizationServer, Params};
+use crate::client::{ClientId, ClientType};
+use crate::clock::Timestamp;
+use crate::error::{ErrorCode, OAuthError};
+use crate::scope::Scope;
+use crate::store::{TokenHash, TokenKind, TokenRecord};
+
+/// What a valid access token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenInfo {
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user it acts for; `None` when the client acts for itself.
+    pub subject: Option<String>,
+    /// The granted scope.
+    pub scope: Scope,
+    /// The resources it is good for.
+    pub audience: Vec<String>,
+    /// When it expires.
+    pub expires_at: Timestamp,
+}
+
+fn invalid_token(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+}
+
+/// Whether `audience` names `target`, comparing URLs in their parsed form so that
+/// `https://api.example.com` and `https://api.example.com/` agree.
+fn same_resource(audience: &str, target: &str) -> bool {
+    audience == target
+        || matches!((Url::parse(audience), Url::parse(target)), (Ok(a), Ok(b)) if a == b)
+}
+
+impl AuthorizationServer {
+    /// Handles an introspection request (RFC 7662 §2). Only confidential clients may
+    /// introspect; a refresh token is described only to the client that holds it.
+    pub async fn introspect(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> EndpointResponse {
+        match self.introspect_inner(authorization, params).await {
+            Ok(body) => EndpointResponse::no_store(body),
+            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        }
+    }
+
+    async fn introspect_inner(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let (client, method) = self.authenticate(authorization, params).await?;
+        if method == ClientAuth::None || client.client_type() == ClientType::Public {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "introspection requires a confidential client (RFC 7662 section 2.1)",
+            ));
+        }
+        let token = params.required("token")?;
+        params.one("token_type_hint")?;
+        let inactive = json!({ "active": false });
+        let Some(rec) = self.tokens.get(&TokenHash::of(token)).await? else {
+            return Ok(inactive);
+        };
+        if rec.is_expired(self.now()) {
+            return Ok(inactive);
+        }
+        let mut body = match rec.kind {
+            TokenKind::AccessToken => super::object(json!({ "token_type": "Bearer" })),
+            TokenKind::RefreshToken if &rec.client_id == client.id() => serde_json::Map::new(),
+            _ => return Ok(inactive),
+        };
+        body.insert("active".into(), json!(true));
+        body.insert("client_id".into(), json!(rec.client_id.as_str()));
+        body.insert(
+            "sub".into(),
+            json!(rec.subject.as_deref().unwrap_or(rec.client_id.as_str())),
+        );
+        if let Some(user) = &rec.subject {
+            body.insert("username".into(), json!(user));
+        }
+        body.insert("scope".into(), json!(rec.scope.join(" ")));
+        body.insert("aud".into(), json!(rec.audience));
+        body.insert("iss".into(), json!(self.settings.issuer()));
+        body.insert("iat".into(), json!(rec.issued_at.0));
+        body.insert("exp".into(), json!(rec.expires_at.0));
+        Ok(serde_json::Value::Object(body))
+    }
+
+    /// Handles a revocation request (RFC 7009 §2). Answers 200 whether or not the token was
+    /// known, so it reveals nothing; revoking a refresh token also revokes the access tokens
+    /// of its grant (RFC 7009 §2.1).
+    pub async fn revoke(&self, authorization: Option<&str>, params: &Params) -> EndpointResponse {
+        match self.revoke_inner(authorization, params).await {
+            Ok(()) => EndpointResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: serde_json::Value::Null,
+            },
+            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        }
+    }
+
+    async fn revoke_inner(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<(), OAuthError> {
+        let (client, _) = self.authenticate(authorization, params).await?;
+        let token = params.required("token")?;
+        params.one("token_type_hint")?;
+        let hash = TokenHash::of(token);
+        let Some(rec) = self.tokens.get(&hash).await? else {
+            return Ok(());
+        };
+        // RFC 7009 §2.1: only the client the token was issued to may revoke it; for anyone
+        // else the request is a no-op that looks like success.
+        if &rec.client_id != client.id() {
+            return Ok(());
+        }
+        match rec.kind {
+            TokenKind::RefreshToken => {
+                self.tokens.revoke_grant(&rec.grant_id).await?;
+            }
+            TokenKind::AccessToken => {
+                self.tokens.remove(&hash).await?;
+            }
+            TokenKind::AuthorizationCode => {}
+        }
+        Ok(())
+    }
+
+    async fn active_access_token(&self, token: &str) -> Result<TokenRecord, OAuthError> {
+        let rec = self
+            .tokens
+            .get(&TokenHash::of(token))
+            .await?
+            .filter(|r| r.kind == TokenKind::AccessToken)
+            .ok_or_else(|| invalid_token("the access token is invalid or revoked"))?;
+        if rec.is_expired(self.now()) {
+            return Err(invalid_token("the access token has expired"));
+        }
+        Ok(rec)
+    }
+
+    fn info(rec: TokenRecord) -> Result<AccessTokenInfo, OAuthError> {
+        Ok(AccessTokenInfo {
+            scope: Scope::from_tokens(rec.scope).map_err(|_| OAuthError::server_error())?,
+            client_id: rec.client_id,
+            subject: rec.subject,
+            audience: rec.audience,
+            expires_at: rec.expires_at,
+        })
+    }
+
+    /// Checks a bearer token for a resource server identified by `audience` (RFC 6750,
+    /// RFC 8707): active, unexpired, and issued for that audience. Errors are `invalid_token`.
+    pub async fn validate_access_token(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<AccessTokenInfo, OAuthError> {
+        let rec = self.active_access_token(token).await?;
+        if !rec.audience.iter().any(|a| same_resource(a, audience)) {
+            return Err(invalid_token(
+                "the access token is not meant for this resource",
+            ));
+        }
+        Self::info(rec)
+    }
+
+    /// Checks a bearer token for the resource server that is the registered client `client`:
+    /// the token's audience must be the client's home URL or one of its base URLs.
+    pub async fn validate_access_token_for_client(
+        &self,
+        token: &str,
+        client: &ClientId,
+    ) -> Result<AccessTokenInfo, OAuthError> {
+        let rec = self.active_access_token(token).await?;
+        let resource_server = self
+            .clients
+            .store()
+            .get(client)
+            .await?
+            .ok_or_else(|| invalid_token("the resource server is not a registered client"))?;
+        let urls: Vec<&str> = resource_server
+            .home_url()
+            .into_iter()
+            .chain(resource_server.base_urls())
+            .map(Url::as_str)
+            .collect();
+        if !rec
+            .audience
+            .iter()
+            .any(|a| urls.iter().any(|u| same_resource(a, u)))
+        {
+            return Err(invalid_token(
+                "the access token is not meant for this resource",
+            ));
+        }
+        Self::info(rec)
+    }
+}

@@ -1,0 +1,449 @@
+//! The authorization server: one value a host builds once and calls from each endpoint.
+//!
+//! ```text
+//! GET  /authorize   -> AuthorizationServer::authorize / authorize_with_consent -> Authorize
+//! POST /token       -> AuthorizationServer::token      -> EndpointResponse
+//! POST /introspect  -> AuthorizationServer::introspect -> EndpointResponse
+//! POST /revoke      -> AuthorizationServer::revoke     -> EndpointResponse
+//! GET  /.well-known/oauth-authorization-server -> AuthorizationServer::metadata
+//! ```
+
+mod authorize;
+mod introspect;
+mod params;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use url::Url;
+
+pub use authorize::{Authorize, ConsentPrompt, LoginPrompt};
+pub use introspect::AccessTokenInfo;
+pub use params::Params;
+pub use token::{ClientAuth, EndpointResponse};
+
+use crate::client::{ClientId, ClientRegistry, OAuthClient};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::error::{ErrorCode, InvalidField, OAuthError};
+use crate::random;
+use crate::scope::Scope;
+use crate::settings::ServerSettings;
+use crate::store::memory::{MemoryClientStore, MemoryTokenStore};
+use crate::store::{
+    ClientQuery, ClientStore, Consent, ConsentOwner, GrantId, StoreError, TokenHash, TokenKind,
+    TokenRecord, TokenStore,
+};
+use crate::token::{AccessClaims, TokenFormat};
+use crate::users::UserDirectory;
+
+/// A grant type a host adds to the token endpoint (RFC 6749 §4.5), such as its own
+/// assertion grant. The server authenticates the client and issues the tokens; the grant only
+/// decides who the token is for and with which scope.
+#[async_trait]
+pub trait ExtensionGrant: Send + Sync {
+    /// The `grant_type` value, an absolute URI.
+    fn grant_type(&self) -> &str;
+
+    /// Checks the request's parameters for `client` and says what to issue.
+    async fn grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<GrantDecision, OAuthError>;
+}
+
+/// What an [`ExtensionGrant`] allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantDecision {
+    /// The user the token acts for; `None` for the client itself.
+    pub subject: Option<String>,
+    /// The scope to grant (still narrowed to the client's scopes and the user's permissions).
+    pub scope: Scope,
+    /// Issue a refresh token too.
+    pub refresh_token: bool,
+    /// `issued_token_type` for the response (RFC 8693 §2.2.1), if any.
+    pub issued_token_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    locked_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+struct Rotation {
+    client_id: ClientId,
+    at: Timestamp,
+    body: serde_json::Value,
+}
+
+/// An OAuth 2.0 authorization server over the host's stores. Cheap to share: wrap it in an
+/// `Arc` and call it from every route.
+pub struct AuthorizationServer {
+    settings: ServerSettings,
+    clients: ClientRegistry,
+    tokens: Arc<dyn TokenStore>,
+    users: Arc<dyn UserDirectory>,
+    clock: Arc<dyn Clock>,
+    extensions: HashMap<String, Arc<dyn ExtensionGrant>>,
+    password_failures: Mutex<HashMap<String, Failures>>,
+    /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`. They
+    /// hold tokens in clear, so they live only in this process's memory and only for the
+    /// interval; with the setting off (the default) nothing is kept.
+    recent_rotations: Mutex<HashMap<TokenHash, Rotation>>,
+}
+
+impl std::fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer", &self.settings.issuer())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AuthorizationServer`].
+pub struct AuthorizationServerBuilder {
+    settings: ServerSettings,
+    clients: Arc<dyn ClientStore>,
+    tokens: Arc<dyn TokenStore>,
+    users: Option<Arc<dyn UserDirectory>>,
+    clock: Arc<dyn Clock>,
+    extensions: Vec<Arc<dyn ExtensionGrant>>,
+}
+
+impl AuthorizationServerBuilder {
+    /// The client store (default: in memory).
+    pub fn clients(mut self, store: Arc<dyn ClientStore>) -> Self {
+        self.clients = store;
+        self
+    }
+
+    /// The token store (default: in memory).
+    pub fn tokens(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = store;
+        self
+    }
+
+    /// The user directory (required).
+    pub fn users(mut self, users: Arc<dyn UserDirectory>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Adds an extension grant type.
+    pub fn extension_grant(mut self, grant: Arc<dyn ExtensionGrant>) -> Self {
+        self.extensions.push(grant);
+        self
+    }
+
+    /// The server; fails if no user directory was given or an extension grant type is not an
+    /// absolute URI or clashes with a built-in one.
+    pub fn build(self) -> Result<AuthorizationServer, InvalidField> {
+        let users = self
+            .users
+            .ok_or_else(|| InvalidField::new("users", "a user directory is required"))?;
+        let mut extensions = HashMap::new();
+        for grant in self.extensions {
+            let name = grant.grant_type().to_owned();
+            if Url::parse(&name).is_err() || token::BUILT_IN_GRANTS.contains(&name.as_str()) {
+                return Err(InvalidField::new(
+                    "grant_type",
+                    format!("`{name}` must be an absolute URI not used by a built-in grant"),
+                ));
+            }
+            extensions.insert(name, grant);
+        }
+        Ok(AuthorizationServer {
+            settings: self.settings,
+            clients: ClientRegistry::new(self.clients),
+            tokens: self.tokens,
+            users,
+            clock: self.clock,
+            extensions,
+            password_failures: Mutex::default(),
+            recent_rotations: Mutex::default(),
+        })
+    }
+}
+
+/// The map inside a `json!({...})` literal, which is always an object.
+pub(crate) fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A store or RNG failure becomes `server_error`; the detail is not the client's business.
+/// A grant revoked while tokens were being issued from it is the replay it signals.
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::GrantRevoked => OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the grant was revoked while tokens were being issued",
+            ),
+            _ => OAuthError::server_error(),
+        }
+    }
+}
+
+impl From<crate::RandomError> for OAuthError {
+    fn from(_: crate::RandomError) -> Self {
+        OAuthError::server_error()
+    }
+}
+
+/// Tokens just issued, before they are written into a response.
+#[derive(Debug, Clone)]
+pub(crate) struct Issued {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: u64,
+    scope: Scope,
+}
+
+impl AuthorizationServer {
+    /// Starts building a server with these settings.
+    pub fn builder(settings: ServerSettings) -> AuthorizationServerBuilder {
+        AuthorizationServerBuilder {
+            settings,
+            clients: Arc::new(MemoryClientStore::default()),
+            tokens: Arc::new(MemoryTokenStore::default()),
+            users: None,
+            clock: Arc::new(SystemClock),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ServerSettings {
+        &self.settings
+    }
+
+    /// The client registry, for administration pages.
+    pub fn clients(&self) -> &ClientRegistry {
+        &self.clients
+    }
+
+    /// The token store.
+    pub fn tokens(&self) -> &Arc<dyn TokenStore> {
+        &self.tokens
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Deletes clients and revokes their codes, tokens and consents.
+    pub async fn delete_clients(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
+        for id in ids {
+            self.tokens.revoke_client(id).await?;
+            self.tokens
+                .revoke_consents(&ConsentOwner::Client(id.clone()))
+                .await?;
+        }
+        self.clients.store().delete_many(ids).await
+    }
+
+    /// The consents of a user or a client.
+    pub async fn consents(&self, owner: &ConsentOwner) -> Result<Vec<Consent>, StoreError> {
+        self.tokens.consents(owner).await
+    }
+
+    /// Revokes the consents of a user or a client; they will be asked again.
+    pub async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError> {
+        self.tokens.revoke_consents(owner).await
+    }
+
+    /// Removes expired codes and tokens; call it now and then (a timer, or every N requests).
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        let now = self.now();
+        let interval = self.settings.refresh_reuse_interval;
+        lock(&self.recent_rotations).retain(|_, r| r.at.plus_seconds(interval) > now);
+        self.tokens.purge_expired(now).await
+    }
+
+    /// The authorization server metadata document (RFC 8414 §2).
+    pub fn metadata(&self) -> serde_json::Value {
+        let s = &self.settings;
+        let mut grants = vec![
+            "authorization_code",
+            "implicit",
+            "password",
+            "client_credentials",
+            "refresh_token",
+            token::TOKEN_EXCHANGE,
+        ];
+        grants.extend(self.extensions.keys().map(String::as_str));
+        let mut doc = object(serde_json::json!({
+            "issuer": s.issuer(),
+            "authorization_endpoint": s.authorization_endpoint,
+            "token_endpoint": s.token_endpoint,
+            "introspection_endpoint": s.introspection_endpoint,
+            "revocation_endpoint": s.revocation_endpoint,
+            "response_types_supported": ["code", "token"],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": grants,
+            "code_challenge_methods_supported":
+                if s.allow_plain_pkce { vec!["S256", "plain"] } else { vec!["S256"] },
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "authorization_response_iss_parameter_supported": true,
+            "client_id_metadata_document_supported": s.cimd_enabled,
+        }));
+        if !s.scopes_supported.is_empty() {
+            doc.insert(
+                "scopes_supported".into(),
+                serde_json::json!(s.scopes_supported),
+            );
+        }
+        if let TokenFormat::Jwt(_) = s.token_format {
+            doc.insert("jwks_uri".into(), serde_json::json!(s.jwks_uri));
+        }
+        serde_json::Value::Object(doc)
+    }
+
+    /// The JWKS document with the JWT signer's public key (empty for opaque tokens or HMAC).
+    pub fn jwks(&self) -> serde_json::Value {
+        crate::token::jwks(&self.settings.token_format)
+    }
+
+    /// Checks each `resource` (RFC 8707 §2): an absolute URI without a fragment that is one of
+    /// the host's resources or the home or a base URL of a registered client. No resource
+    /// means the default audience.
+    async fn audiences(&self, resources: &[&str]) -> Result<Vec<String>, OAuthError> {
+        if resources.is_empty() {
+            return Ok(vec![self.settings.default_audience().to_owned()]);
+        }
+        let mut client_urls: Option<Vec<String>> = None;
+        let mut out = Vec::with_capacity(resources.len());
+        for resource in resources {
+            let target = |why: &str| {
+                OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("resource: `{resource}` {why}"),
+                )
+            };
+            let url = Url::parse(resource)
+                .map_err(|_| target("is not an absolute URI (RFC 8707 section 2)"))?;
+            if url.fragment().is_some() {
+                return Err(target("must not contain a fragment (RFC 8707 section 2)"));
+            }
+            let known = self
+                .settings
+                .resources
+                .iter()
+                .any(|r| r == resource || r == url.as_str());
+            if !known {
+                if client_urls.is_none() {
+                    let clients = self.clients.store().list(&ClientQuery::default()).await?;
+                    client_urls = Some(
+                        clients
+                            .iter()
+                            .flat_map(|c| c.home_url().into_iter().chain(c.base_urls()))
+                            .map(|u| u.as_str().to_owned())
+                            .collect(),
+                    );
+                }
+                let registered = client_urls
+                    .as_ref()
+                    .is_some_and(|urls| urls.iter().any(|u| u == url.as_str()));
+                if !registered {
+                    return Err(target("is not a resource this server issues tokens for"));
+                }
+            }
+            if !out.iter().any(|a: &String| a == resource) {
+                out.push((*resource).to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Issues an access token (and optionally a refresh token) of one grant.
+    async fn issue(
+        &self,
+        client_id: &ClientId,
+        subject: Option<&str>,
+        scope: &Scope,
+        audience: &[String],
+        grant: &GrantId,
+        with_refresh: bool,
+    ) -> Result<Issued, OAuthError> {
+        let now = self.now();
+        let lifetime = self.settings.access_token_lifetime;
+        let access_token = match &self.settings.token_format {
+            TokenFormat::Opaque => random::token_256()?,
+            TokenFormat::Jwt(signer) => {
+                let jti = random::token_256()?;
+                let scope_text = scope.to_string();
+                let claims = AccessClaims {
+                    iss: self.settings.issuer(),
+                    // RFC 9068 §2.2: without a user, the subject is the client itself.
+                    sub: subject.unwrap_or(client_id.as_str()),
+                    aud: audience,
+                    client_id: client_id.as_str(),
+                    iat: now.0,
+                    exp: now.plus_seconds(lifetime).0,
+                    jti: &jti,
+                    scope: &scope_text,
+                };
+                signer
+                    .sign(&claims)
+                    .map_err(|_| OAuthError::server_error())?
+            }
+        };
+        let record = |kind, expires_at| TokenRecord {
+            kind,
+            client_id: client_id.clone(),
+            subject: subject.map(str::to_owned),
+            grant_id: grant.clone(),
+            scope: scope.iter().map(str::to_owned).collect(),
+            audience: audience.to_vec(),
+            issued_at: now,
+            expires_at,
+            code: None,
+        };
+        self.tokens
+            .insert(
+                TokenHash::of(&access_token),
+                record(TokenKind::AccessToken, now.plus_seconds(lifetime)),
+            )
+            .await?;
+        let refresh_token = if with_refresh {
+            let token = random::token_256()?;
+            self.tokens
+                .insert(
+                    TokenHash::of(&token),
+                    record(
+                        TokenKind::RefreshToken,
+                        now.plus_seconds(self.settings.refresh_token_lifetime),
+                    ),
+                )
+                .await?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(Issued {
+            access_token,
+            refresh_token,
+            expires_in: lifetime,
+            scope: scope.clone(),
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! Request parameters as name/value pairs, with RFC 6749 §3.1's rules: a repeated parameter is
+//! an error, and an empty value counts as absent.
+
+use crate::error::OAuthError;
+
+/// The parameters of one request (query string or form body), in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parameters from decoded pairs.
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Params(pairs)
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` string (a query or a form body).
+    pub fn parse(encoded: &str) -> Self {
+        Params(
+            url::form_urlencoded::parse(encoded.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, or `None` when absent or empty; a repeated parameter is
+    /// `invalid_request` (RFC 6749 §3.1, §3.2).
+    pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut found = None;
+        for (n, v) in &self.0 {
+            if n == name && !v.is_empty() {
+                if found.is_some() {
+                    return Err(OAuthError::invalid_request(format!(
+                        "{name}: must not be repeated (RFC 6749 section 3.1)"
+                    )));
+                }
+                found = Some(v.as_str());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The value of `name`, which must be present.
+    pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.one(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name}: is required")))
+    }
+
+    /// Every non-empty value of a parameter that may repeat (`resource`, RFC 8707 §2).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Whether `name` appears with a value.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, v)| n == name && !v.is_empty())
+    }
+
+    /// The pairs, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+impl From<Vec<(String, String)>> for Params {
+    fn from(v: Vec<(String, String)>) -> Self {
+        Params(v)
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Params {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
+        Params(
+            iter.into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_is_an_error_and_empty_is_absent() {
+        let p = Params::parse("a=1&b=&c=x&c=y&r=1&r=2");
+        assert_eq!(p.one("a").unwrap(), Some("1"));
+        assert_eq!(p.one("b").unwrap(), None);
+        assert_eq!(p.one("zz").unwrap(), None);
+        let e = p.one("c").unwrap_err();
+        assert_eq!(
+            e.description,
+            "c: must not be repeated (RFC 6749 section 3.1)"
+        );
+        assert_eq!(p.all("r"), ["1", "2"]);
+        assert_eq!(p.required("b").unwrap_err().description, "b: is required");
+    }
+
+    #[test]
+    fn form_decoding_turns_plus_into_space() {
+        let p = Params::parse("scope=read+write&x=%2B");
+        assert_eq!(p.one("scope").unwrap(), Some("read write"));
+        assert_eq!(p.one("x").unwrap(), Some("+"));
+    }
+}

@@ -1,0 +1,702 @@
+//! The token endpoint (RFC 6749 §3.2, §4–§6; RFC 8693): client authentication and the grants.
+
+use base64::prelude::{BASE64_STANDARD, Engine as _};
+use serde_json::json;
+
+use super::{AuthorizationServer, Failures, Issued, Params, Rotation, lock};
+use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::CodeVerifier;
+use crate::scope::Scope;
+use crate::store::{GrantId, Take, TokenHash, TokenKind, TokenRecord};
+
+/// The token exchange grant type (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The token type URI of an access token (RFC 8693 §3).
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    TOKEN_EXCHANGE,
+];
+
+/// The most distinct usernames whose failed password attempts are remembered; past that,
+/// users who are not locked are forgotten first, so guessing random names cannot grow memory.
+const MAX_THROTTLED_USERS: usize = 10_000;
+
+/// A JSON answer of the token, introspection or revocation endpoint, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Headers to set besides `Content-Type: application/json`.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body; `Value::Null` for an empty body.
+    pub body: serde_json::Value,
+}
+
+impl EndpointResponse {
+    /// A 200 answer whose body must not be cached (RFC 6749 §5.1).
+    pub(crate) fn no_store(body: serde_json::Value) -> Self {
+        EndpointResponse {
+            status: 200,
+            headers: vec![
+                ("Cache-Control".into(), "no-store".into()),
+                ("Pragma".into(), "no-cache".into()),
+            ],
+            body,
+        }
+    }
+
+    /// An error answer (RFC 6749 §5.2). `invalid_client` is a 401 with a Basic challenge: RFC
+    /// 6749 §5.2 requires it when Basic was tried, and RFC 9110 §15.5.2 requires a challenge on
+    /// every 401.
+    pub(crate) fn error(e: &OAuthError, realm: &str) -> Self {
+        let mut r = EndpointResponse::no_store(json!({
+            "error": e.code.as_str(),
+            "error_description": e.description,
+        }));
+        r.status = e.code.status();
+        if e.code == ErrorCode::InvalidClient {
+            let realm = realm.replace(['"', '\\'], "");
+            r.headers.push((
+                "WWW-Authenticate".into(),
+                format!("Basic realm=\"{realm}\""),
+            ));
+        }
+        r
+    }
+
+    /// The value of a header this response sets.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the client authenticated (RFC 6749 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic with form-encoded ID and secret.
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the body.
+    Post,
+    /// `none`: a public client identified by `client_id` only.
+    None,
+}
+
+fn invalid_client(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+fn invalid_grant(description: impl AsRef<str>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+fn invalid_scope(description: impl AsRef<str>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidScope, description)
+}
+
+fn unauthorized(description: impl AsRef<str>) -> OAuthError {
+    OAuthError::new(ErrorCode::UnauthorizedClient, description)
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (RFC 6749 §2.3.1 encodes the ID
+/// and secret this way before Basic-encoding them).
+fn form_decode(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The ID and secret of an `Authorization: Basic` header; `Ok(None)` without the header.
+fn basic_credentials(header: Option<&str>) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    let bad =
+        || invalid_client("Authorization: malformed Basic credentials (RFC 6749 section 2.3.1)");
+    let (scheme, value) = header.trim().split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "Authorization: only the Basic scheme authenticates clients here",
+        ));
+    }
+    let decoded = BASE64_STANDARD.decode(value.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    Ok(Some((
+        form_decode(id).ok_or_else(bad)?,
+        form_decode(secret).ok_or_else(bad)?,
+    )))
+}
+
+fn scope_json(issued: &Issued, requested: Option<&str>) -> Option<String> {
+    let text = issued.scope.to_string();
+    // RFC 6749 §5.1: the scope is returned when it differs from the one requested.
+    match requested.map(Scope::parse) {
+        Some(Ok(asked)) if asked == issued.scope => None,
+        _ => Some(text),
+    }
+}
+
+fn token_body(
+    issued: &Issued,
+    requested_scope: Option<&str>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut body = super::object(json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    }));
+    if let Some(rt) = &issued.refresh_token {
+        body.insert("refresh_token".into(), json!(rt));
+    }
+    if let Some(scope) = scope_json(issued, requested_scope) {
+        body.insert("scope".into(), json!(scope));
+    }
+    body
+}
+
+impl AuthorizationServer {
+    /// Handles a token request: the `Authorization` header, if any, and the form body.
+    pub async fn token(&self, authorization: Option<&str>, params: &Params) -> EndpointResponse {
+        match self.token_inner(authorization, params).await {
+            Ok(body) => EndpointResponse::no_store(body),
+            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        }
+    }
+
+    async fn token_inner(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let (client, _) = self.authenticate(authorization, params).await?;
+        let grant_type = params.required("grant_type")?;
+        if client.flows().is_empty() {
+            return Err(unauthorized(
+                "client_id: the client is inactive (no flow is enabled)",
+            ));
+        }
+        match grant_type {
+            "authorization_code" => self.code_grant(&client, params).await,
+            "client_credentials" => self.client_credentials_grant(&client, params).await,
+            "password" => self.password_grant(&client, params).await,
+            "refresh_token" => self.refresh_grant(&client, params).await,
+            TOKEN_EXCHANGE => self.exchange_grant(&client, params).await,
+            other => match self.extensions.get(other).cloned() {
+                Some(ext) => self.extension_grant(&client, params, ext.as_ref()).await,
+                None => Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type: `{other}` is not supported"),
+                )),
+            },
+        }
+    }
+
+    /// Authenticates the client of a token, introspection or revocation request with exactly
+    /// one method (RFC 6749 §2.3).
+    pub(crate) async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+    ) -> Result<(OAuthClient, ClientAuth), OAuthError> {
+        let basic = basic_credentials(authorization)?;
+        let form_id = params.one("client_id")?;
+        let form_secret = params.one("client_secret")?;
+        let (id, secret, method) = match (basic, form_secret) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "client_secret: sent in both the Authorization header and the body; use one \
+                     authentication method (RFC 6749 section 2.3)",
+                ));
+            }
+            (Some((id, secret)), None) => {
+                if form_id.is_some_and(|f| f != id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id: differs from the one in the Authorization header",
+                    ));
+                }
+                (id, Some(secret), ClientAuth::Basic)
+            }
+            (None, Some(secret)) => {
+                let id = form_id.ok_or_else(|| invalid_client("client_id: is required"))?;
+                (id.to_owned(), Some(secret.to_owned()), ClientAuth::Post)
+            }
+            (None, None) => {
+                let id = form_id.ok_or_else(|| {
+                    invalid_client("client authentication is required (client_id is missing)")
+                })?;
+                (id.to_owned(), None, ClientAuth::None)
+            }
+        };
+        let failed = || invalid_client("client authentication failed");
+        let client = match ClientId::new(id) {
+            Ok(id) => self.clients.store().get(&id).await?,
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            // Same work as a real check, so timing does not reveal which IDs exist.
+            SecretHash::spend_equal_time(secret.as_deref().unwrap_or_default());
+            return Err(failed());
+        };
+        match (client.client_type(), secret) {
+            (ClientType::Public, None) => Ok((client, ClientAuth::None)),
+            (ClientType::Confidential, None) => Err(invalid_client(
+                "client_secret: this client is confidential and must authenticate",
+            )),
+            (_, Some(secret)) => {
+                if client.verify_secret(&secret) {
+                    Ok((client, method))
+                } else {
+                    Err(failed())
+                }
+            }
+        }
+    }
+
+    async fn requested_scope(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<Scope, OAuthError> {
+        let requested = match params.one("scope")? {
+            Some(s) => Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?,
+            None => client.scopes().clone(),
+        };
+        Ok(requested.intersection(client.scopes()))
+    }
+
+    /// Narrows `scope` to what `user` holds now; empty is `invalid_scope`.
+    async fn for_user(&self, scope: Scope, user: Option<&str>) -> Result<Scope, OAuthError> {
+        let scope = match user {
+            Some(user) => scope.intersection(&self.users.permitted_scopes(user).await?),
+            None => scope,
+        };
+        if scope.is_empty() {
+            return Err(invalid_scope(
+                "scope: nothing requested is both allowed for the client and held by the user",
+            ));
+        }
+        Ok(scope)
+    }
+
+    /// Looks at a presented code or refresh token without using it up: the wrong kind or
+    /// another client's token must not burn it.
+    async fn peek(
+        &self,
+        hash: &TokenHash,
+        kind: TokenKind,
+        client: &OAuthClient,
+        param: &str,
+    ) -> Result<(), OAuthError> {
+        if let Some(rec) = self.tokens.get(hash).await?
+            && (rec.kind != kind || &rec.client_id != client.id())
+        {
+            return Err(invalid_grant(format!(
+                "{param}: is invalid, expired, revoked, or was issued to another client"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn code_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if !client.allows(Flow::AuthorizationCode) {
+            return Err(unauthorized(
+                "grant_type: the client may not use the authorization code flow",
+            ));
+        }
+        let code = params.required("code")?;
+        let hash = TokenHash::of(code);
+        self.peek(&hash, TokenKind::AuthorizationCode, client, "code")
+            .await?;
+        let rec = match self.tokens.take(&hash).await? {
+            Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
+            Take::AlreadyTaken(rec) => {
+                // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke
+                // everything issued from it.
+                if rec.kind == TokenKind::AuthorizationCode {
+                    self.tokens.revoke_grant(&rec.grant_id).await?;
+                }
+                return Err(invalid_grant(
+                    "code: has already been used; the tokens issued from it are revoked",
+                ));
+            }
+            Take::Taken(rec) => rec,
+        };
+        if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
+            return Err(invalid_grant("code: was issued to another client"));
+        }
+        if rec.is_expired(self.now()) {
+            return Err(invalid_grant("code: has expired"));
+        }
+        let binding = rec.code.clone().unwrap_or(crate::store::CodeBinding {
+            redirect_uri: None,
+            code_challenge: None,
+            nonce: None,
+        });
+        if let Some(expected) = &binding.redirect_uri
+            && params.one("redirect_uri")? != Some(expected.as_str())
+        {
+            return Err(invalid_grant(
+                "redirect_uri: must be the one of the authorization request (RFC 6749 section 4.1.3)",
+            ));
+        }
+        match (&binding.code_challenge, params.one("code_verifier")?) {
+            (Some(challenge), Some(verifier)) => {
+                let ok = CodeVerifier::parse(verifier).is_ok_and(|v| challenge.verify(&v));
+                if !ok {
+                    return Err(invalid_grant(
+                        "code_verifier: does not match the code_challenge (RFC 7636 section 4.6)",
+                    ));
+                }
+            }
+            (Some(_), None) => {
+                return Err(invalid_grant(
+                    "code_verifier: is required because the authorization request had a code_challenge",
+                ));
+            }
+            (None, Some(_)) => {
+                // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a PKCE
+                // downgrade attempt.
+                return Err(invalid_grant(
+                    "code_verifier: the authorization request had no code_challenge (PKCE downgrade)",
+                ));
+            }
+            (None, None) => {}
+        }
+        let scope = Scope::from_tokens(rec.scope.iter().cloned())
+            .map_err(|_| OAuthError::server_error())?;
+        let issued = self
+            .issue(
+                client.id(),
+                rec.subject.as_deref(),
+                &scope,
+                &rec.audience,
+                &rec.grant_id,
+                true,
+            )
+            .await?;
+        Ok(token_body(&issued, None).into())
+    }
+
+    async fn client_credentials_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if client.client_type() == ClientType::Public {
+            return Err(unauthorized(
+                "grant_type: a public client cannot use client credentials (RFC 6749 section 4.4)",
+            ));
+        }
+        if !client.allows(Flow::ClientCredentials) {
+            return Err(unauthorized(
+                "grant_type: the client may not use the client credentials flow",
+            ));
+        }
+        let scope = self
+            .for_user(self.requested_scope(client, params).await?, None)
+            .await?;
+        let audience = self.audiences(&params.all("resource")).await?;
+        let issued = self
+            .issue(
+                client.id(),
+                None,
+                &scope,
+                &audience,
+                &GrantId::generate()?,
+                false,
+            )
+            .await?;
+        Ok(token_body(&issued, params.one("scope")?).into())
+    }
+
+    async fn password_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if !client.allows(Flow::ResourceOwner) {
+            return Err(unauthorized(
+                "grant_type: the client may not use the resource owner password flow",
+            ));
+        }
+        let username = params.required("username")?;
+        let password = params.required("password")?;
+        let now = self.now();
+        if lock(&self.password_failures)
+            .get(username)
+            .and_then(|f| f.locked_until)
+            .is_some_and(|until| until > now)
+        {
+            return Err(invalid_grant(
+                "username: too many failed attempts; try again later (RFC 6749 section 4.3.2)",
+            ));
+        }
+        let Some(user) = self.users.verify_password(username, password).await? else {
+            self.record_password_failure(username, now);
+            return Err(invalid_grant("username or password is wrong"));
+        };
+        lock(&self.password_failures).remove(username);
+        let scope = self
+            .for_user(self.requested_scope(client, params).await?, Some(&user))
+            .await?;
+        let audience = self.audiences(&params.all("resource")).await?;
+        let issued = self
+            .issue(
+                client.id(),
+                Some(&user),
+                &scope,
+                &audience,
+                &GrantId::generate()?,
+                true,
+            )
+            .await?;
+        Ok(token_body(&issued, params.one("scope")?).into())
+    }
+
+    fn record_password_failure(&self, username: &str, now: crate::Timestamp) {
+        let mut failures = lock(&self.password_failures);
+        if failures.len() >= MAX_THROTTLED_USERS && !failures.contains_key(username) {
+            failures.retain(|_, f| f.locked_until.is_some_and(|u| u > now));
+        }
+        let f = failures.entry(username.to_owned()).or_insert(Failures {
+            count: 0,
+            locked_until: None,
+        });
+        if f.locked_until.is_some_and(|u| u <= now) {
+            *f = Failures {
+                count: 0,
+                locked_until: None,
+            };
+        }
+        f.count += 1;
+        if f.count >= self.settings.password_max_failures {
+            f.locked_until = Some(now.plus_seconds(self.settings.password_lockout));
+        }
+    }
+
+    async fn refresh_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let presented = params.required("refresh_token")?;
+        let hash = TokenHash::of(presented);
+        self.peek(&hash, TokenKind::RefreshToken, client, "refresh_token")
+            .await?;
+        let now = self.now();
+        let rec = match self.tokens.take(&hash).await? {
+            Take::Missing => {
+                return Err(invalid_grant(
+                    "refresh_token: is invalid, expired or revoked",
+                ));
+            }
+            Take::AlreadyTaken(rec) => {
+                let interval = self.settings.refresh_reuse_interval;
+                if interval > 0 {
+                    let recent = lock(&self.recent_rotations).get(&hash).cloned();
+                    if let Some(r) = recent
+                        && &r.client_id == client.id()
+                        && r.at.plus_seconds(interval) >= now
+                    {
+                        return Ok(r.body);
+                    }
+                }
+                // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two
+                // holders is an attacker; end the whole family.
+                if rec.kind == TokenKind::RefreshToken {
+                    self.tokens.revoke_grant(&rec.grant_id).await?;
+                }
+                return Err(invalid_grant(
+                    "refresh_token: was already used; every token of this grant is revoked",
+                ));
+            }
+            Take::Taken(rec) => rec,
+        };
+        if rec.kind != TokenKind::RefreshToken || &rec.client_id != client.id() {
+            return Err(invalid_grant("refresh_token: was issued to another client"));
+        }
+        if rec.is_expired(now) {
+            return Err(invalid_grant("refresh_token: has expired"));
+        }
+        let original = Scope::from_tokens(rec.scope.iter().cloned())
+            .map_err(|_| OAuthError::server_error())?;
+        let requested = match params.one("scope")? {
+            Some(s) => {
+                let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
+                if !asked.is_subset(&original) {
+                    return Err(invalid_scope(
+                        "scope: may only narrow the scope of the original grant (RFC 6749 section 6)",
+                    ));
+                }
+                asked
+            }
+            None => original,
+        };
+        // The user may have lost permissions since: never carry them forward.
+        let scope = self.for_user(requested, rec.subject.as_deref()).await?;
+        let audience = self.narrow_audience(&rec, &params.all("resource"))?;
+        let issued = self
+            .issue(
+                client.id(),
+                rec.subject.as_deref(),
+                &scope,
+                &audience,
+                &rec.grant_id,
+                true,
+            )
+            .await?;
+        let body: serde_json::Value = token_body(&issued, params.one("scope")?).into();
+        if self.settings.refresh_reuse_interval > 0 {
+            let mut recent = lock(&self.recent_rotations);
+            let interval = self.settings.refresh_reuse_interval;
+            recent.retain(|_, r| r.at.plus_seconds(interval) >= now);
+            recent.insert(
+                hash,
+                Rotation {
+                    client_id: client.id().clone(),
+                    at: now,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok(body)
+    }
+
+    fn narrow_audience(
+        &self,
+        rec: &TokenRecord,
+        resources: &[&str],
+    ) -> Result<Vec<String>, OAuthError> {
+        if resources.is_empty() {
+            return Ok(rec.audience.clone());
+        }
+        resources
+            .iter()
+            .map(|r| {
+                if rec.audience.iter().any(|a| a == r) {
+                    Ok((*r).to_owned())
+                } else {
+                    Err(OAuthError::new(
+                        ErrorCode::InvalidTarget,
+                        format!("resource: `{r}` was not part of the original grant"),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    async fn exchange_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if client.client_type() == ClientType::Public {
+            return Err(unauthorized(
+                "grant_type: token exchange needs a confidential client",
+            ));
+        }
+        let subject_token = params.required("subject_token")?;
+        let token_type = params.required("subject_token_type")?;
+        if token_type != ACCESS_TOKEN_TYPE {
+            return Err(OAuthError::invalid_request(format!(
+                "subject_token_type: only `{ACCESS_TOKEN_TYPE}` is supported"
+            )));
+        }
+        if params.has("actor_token") {
+            return Err(OAuthError::invalid_request(
+                "actor_token: delegation is not supported",
+            ));
+        }
+        if let Some(t) = params.one("requested_token_type")?
+            && t != ACCESS_TOKEN_TYPE
+        {
+            return Err(OAuthError::invalid_request(format!(
+                "requested_token_type: only `{ACCESS_TOKEN_TYPE}` can be issued"
+            )));
+        }
+        let rec = self
+            .tokens
+            .get(&TokenHash::of(subject_token))
+            .await?
+            .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(self.now()))
+            .ok_or_else(|| invalid_grant("subject_token: is invalid, expired or revoked"))?;
+        let held = Scope::from_tokens(rec.scope.iter().cloned())
+            .map_err(|_| OAuthError::server_error())?;
+        let scope = self
+            .requested_scope(client, params)
+            .await?
+            .intersection(&held);
+        let scope = self.for_user(scope, rec.subject.as_deref()).await?;
+        let mut targets = params.all("resource");
+        targets.extend(params.all("audience"));
+        let audience = self.audiences(&targets).await?;
+        // The new token belongs to the subject token's grant: revoking that grant ends both.
+        let issued = self
+            .issue(
+                client.id(),
+                rec.subject.as_deref(),
+                &scope,
+                &audience,
+                &rec.grant_id,
+                false,
+            )
+            .await?;
+        let mut body = token_body(&issued, params.one("scope")?);
+        body.insert("issued_token_type".into(), json!(ACCESS_TOKEN_TYPE));
+        Ok(body.into())
+    }
+
+    async fn extension_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+        ext: &dyn super::ExtensionGrant,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let decision = ext.grant(client, params).await?;
+        let scope = decision.scope.intersection(client.scopes());
+        let scope = self.for_user(scope, decision.subject.as_deref()).await?;
+        let audience = self.audiences(&params.all("resource")).await?;
+        let issued = self
+            .issue(
+                client.id(),
+                decision.subject.as_deref(),
+                &scope,
+                &audience,
+                &GrantId::generate()?,
+                decision.refresh_token,
+            )
+            .await?;
+        let mut body = token_body(&issued, params.one("scope")?);
+        if let Some(t) = decision.issued_token_type {
+            body.insert("issued_token_type".into(), json!(t));
+        }
+        Ok(body.into())
+    }
+}

@@ -1,0 +1,138 @@
+//! Server settings: issuer, endpoints, lifetimes, PKCE policy, resources, token format.
+
+use url::Url;
+
+use crate::error::InvalidField;
+use crate::token::TokenFormat;
+
+/// How the authorization server behaves. Build with [`ServerSettings::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    issuer: String,
+    /// The authorization endpoint's URL.
+    pub authorization_endpoint: String,
+    /// The token endpoint's URL.
+    pub token_endpoint: String,
+    /// The introspection endpoint's URL (RFC 7662).
+    pub introspection_endpoint: String,
+    /// The revocation endpoint's URL (RFC 7009).
+    pub revocation_endpoint: String,
+    /// The JWKS URL, published when access tokens are JWTs.
+    pub jwks_uri: String,
+    /// How long an authorization code lives, in seconds (RFC 6749 §4.1.2 recommends at most
+    /// ten minutes). Default 60.
+    pub code_lifetime: u64,
+    /// How long an access token lives, in seconds. Default 3600.
+    pub access_token_lifetime: u64,
+    /// How long a refresh token lives, in seconds. Default 30 days.
+    pub refresh_token_lifetime: u64,
+    /// Accept `code_challenge_method=plain`. Off by default: RFC 9700 §2.1.1 asks for S256.
+    pub allow_plain_pkce: bool,
+    /// Seconds during which a refresh token that was just rotated out may be presented again by
+    /// the same client and get the same successor, for clients that refresh concurrently.
+    /// 0 (the default) turns this off: any reuse revokes the family (RFC 9700 §4.14.2).
+    pub refresh_reuse_interval: u64,
+    /// The host's own resource identifiers (RFC 8707) that tokens may be issued for.
+    pub resources: Vec<String>,
+    /// The audience of a token requested without a `resource`; `None` means the issuer.
+    pub default_resource: Option<String>,
+    /// The scopes advertised in metadata.
+    pub scopes_supported: Vec<String>,
+    /// Register clients from Client ID Metadata Documents. Off by default.
+    pub cimd_enabled: bool,
+    /// Failed password attempts per user before the resource owner grant is locked for that
+    /// user (RFC 6749 §4.3.2). Default 5.
+    pub password_max_failures: u32,
+    /// How long a locked user stays locked, in seconds. Default 300.
+    pub password_lockout: u64,
+    /// Opaque (default) or JWT access tokens.
+    pub token_format: TokenFormat,
+}
+
+impl ServerSettings {
+    /// Settings for `issuer`, with endpoints at `/authorize`, `/token`, `/introspect`,
+    /// `/revoke` and `/jwks.json` under it.
+    ///
+    /// The issuer must be an https URL without query or fragment (RFC 8414 §2); plain http is
+    /// accepted only for loopback hosts, for development.
+    pub fn new(issuer: &str) -> Result<Self, InvalidField> {
+        let url = Url::parse(issuer)
+            .map_err(|e| InvalidField::new("issuer", format!("is not a valid URL ({e})")))?;
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+            return Err(InvalidField::new(
+                "issuer",
+                "must be an https URL (http only for loopback hosts) (RFC 8414 section 2)",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(InvalidField::new(
+                "issuer",
+                "must not have a query or fragment (RFC 8414 section 2)",
+            ));
+        }
+        let base = issuer.trim_end_matches('/');
+        Ok(ServerSettings {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: format!("{base}/authorize"),
+            token_endpoint: format!("{base}/token"),
+            introspection_endpoint: format!("{base}/introspect"),
+            revocation_endpoint: format!("{base}/revoke"),
+            jwks_uri: format!("{base}/jwks.json"),
+            code_lifetime: 60,
+            access_token_lifetime: 3600,
+            refresh_token_lifetime: 30 * 24 * 3600,
+            allow_plain_pkce: false,
+            refresh_reuse_interval: 0,
+            resources: Vec::new(),
+            default_resource: None,
+            scopes_supported: Vec::new(),
+            cimd_enabled: false,
+            password_max_failures: 5,
+            password_lockout: 300,
+            token_format: TokenFormat::Opaque,
+        })
+    }
+
+    /// The issuer identifier, character for character as configured: it is compared by
+    /// clients against the `iss` response parameter (RFC 9207 §2.4).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience of a token requested without `resource`.
+    pub fn default_audience(&self) -> &str {
+        self.default_resource.as_deref().unwrap_or(&self.issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules() {
+        assert!(ServerSettings::new("https://auth.example.com").is_ok());
+        assert!(ServerSettings::new("http://127.0.0.1:8080").is_ok());
+        for bad in [
+            "http://auth.example.com",
+            "https://auth.example.com/?x=1",
+            "https://auth.example.com/#f",
+            "auth.example.com",
+        ] {
+            assert_eq!(
+                ServerSettings::new(bad).unwrap_err().field,
+                "issuer",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_hang_off_the_issuer_and_issuer_is_kept_verbatim() {
+        let s = ServerSettings::new("https://auth.example.com/tenant/").unwrap();
+        assert_eq!(s.issuer(), "https://auth.example.com/tenant/");
+        assert_eq!(s.token_endpoint, "https://auth.example.com/tenant/token");
+        assert_eq!(s.default_audience(), "https://auth.example.com/tenant/");
+    }
+}
