@@ -301,64 +301,35 @@ impl AuthorizationServer {
         Ok(scope)
     }
 
-    /// Looks at a presented code or refresh token without using it up: the wrong kind or
-    /// another client's token must not burn it.
+    /// Looks at a presented code or refresh token without using it up, so that a request
+    /// that fails a check (wrong kind, another client's, expired, wrong verifier, wider scope)
+    /// does not burn it. `take` follows only once every check has passed.
     async fn peek(
         &self,
         hash: &TokenHash,
         kind: TokenKind,
         client: &OAuthClient,
         param: &str,
-    ) -> Result<(), OAuthError> {
-        if let Some(rec) = self.tokens.get(hash).await?
-            && (rec.kind != kind || &rec.client_id != client.id())
-        {
+    ) -> Result<Option<TokenRecord>, OAuthError> {
+        let Some(rec) = self.tokens.get(hash).await? else {
+            return Ok(None);
+        };
+        if rec.kind != kind || &rec.client_id != client.id() {
             return Err(invalid_grant(format!(
                 "{param}: is invalid, expired, revoked, or was issued to another client"
             )));
         }
-        Ok(())
+        if rec.is_expired(self.now()) {
+            return Err(invalid_grant(format!("{param}: has expired")));
+        }
+        Ok(Some(rec))
     }
 
-    async fn code_grant(
-        &self,
-        client: &OAuthClient,
-        params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
-        if !client.allows(Flow::AuthorizationCode) {
-            return Err(unauthorized(
-                "grant_type: the client may not use the authorization code flow",
-            ));
-        }
-        let code = params.required("code")?;
-        let hash = TokenHash::of(code);
-        self.peek(&hash, TokenKind::AuthorizationCode, client, "code")
-            .await?;
-        let rec = match self.tokens.take(&hash).await? {
-            Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
-            Take::AlreadyTaken(rec) => {
-                // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke
-                // everything issued from it.
-                if rec.kind == TokenKind::AuthorizationCode {
-                    self.tokens.revoke_grant(&rec.grant_id).await?;
-                }
-                return Err(invalid_grant(
-                    "code: has already been used; the tokens issued from it are revoked",
-                ));
-            }
-            Take::Taken(rec) => rec,
+    /// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code's redirect URI and PKCE challenge.
+    fn check_code_binding(&self, rec: &TokenRecord, params: &Params) -> Result<(), OAuthError> {
+        let Some(binding) = &rec.code else {
+            return Err(invalid_grant("code: is invalid, expired or revoked"));
         };
-        if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
-            return Err(invalid_grant("code: was issued to another client"));
-        }
-        if rec.is_expired(self.now()) {
-            return Err(invalid_grant("code: has expired"));
-        }
-        let binding = rec.code.clone().unwrap_or(crate::store::CodeBinding {
-            redirect_uri: None,
-            code_challenge: None,
-            nonce: None,
-        });
         if let Some(expected) = &binding.redirect_uri
             && params.one("redirect_uri")? != Some(expected.as_str())
         {
@@ -389,6 +360,50 @@ impl AuthorizationServer {
             }
             (None, None) => {}
         }
+        Ok(())
+    }
+
+    async fn code_grant(
+        &self,
+        client: &OAuthClient,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if !client.allows(Flow::AuthorizationCode) {
+            return Err(unauthorized(
+                "grant_type: the client may not use the authorization code flow",
+            ));
+        }
+        let code = params.required("code")?;
+        let hash = TokenHash::of(code);
+        if let Some(rec) = self
+            .peek(&hash, TokenKind::AuthorizationCode, client, "code")
+            .await?
+        {
+            self.check_code_binding(&rec, params)?;
+        }
+        let rec = match self.tokens.take(&hash).await? {
+            Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
+            Take::AlreadyTaken(rec) => {
+                // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke
+                // everything issued from it.
+                if rec.kind == TokenKind::AuthorizationCode {
+                    self.tokens.revoke_grant(&rec.grant_id).await?;
+                }
+                return Err(invalid_grant(
+                    "code: has already been used; the tokens issued from it are revoked",
+                ));
+            }
+            Take::Taken(rec) => rec,
+        };
+        // Records never change, so these repeat the checks above; they matter only if the
+        // record appeared between `get` and `take`.
+        if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
+            return Err(invalid_grant("code: was issued to another client"));
+        }
+        if rec.is_expired(self.now()) {
+            return Err(invalid_grant("code: has expired"));
+        }
+        self.check_code_binding(&rec, params)?;
         let scope = Scope::from_tokens(rec.scope.iter().cloned())
             .map_err(|_| OAuthError::server_error())?;
         let issued = self
@@ -508,8 +523,13 @@ impl AuthorizationServer {
     ) -> Result<serde_json::Value, OAuthError> {
         let presented = params.required("refresh_token")?;
         let hash = TokenHash::of(presented);
-        self.peek(&hash, TokenKind::RefreshToken, client, "refresh_token")
-            .await?;
+        if let Some(rec) = self
+            .peek(&hash, TokenKind::RefreshToken, client, "refresh_token")
+            .await?
+        {
+            self.refresh_scope(&rec, params)?;
+            self.narrow_audience(&rec, &params.all("resource"))?;
+        }
         let now = self.now();
         let rec = match self.tokens.take(&hash).await? {
             Take::Missing => {
@@ -545,20 +565,7 @@ impl AuthorizationServer {
         if rec.is_expired(now) {
             return Err(invalid_grant("refresh_token: has expired"));
         }
-        let original = Scope::from_tokens(rec.scope.iter().cloned())
-            .map_err(|_| OAuthError::server_error())?;
-        let requested = match params.one("scope")? {
-            Some(s) => {
-                let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
-                if !asked.is_subset(&original) {
-                    return Err(invalid_scope(
-                        "scope: may only narrow the scope of the original grant (RFC 6749 section 6)",
-                    ));
-                }
-                asked
-            }
-            None => original,
-        };
+        let requested = self.refresh_scope(&rec, params)?;
         // The user may have lost permissions since: never carry them forward.
         let scope = self.for_user(requested, rec.subject.as_deref()).await?;
         let audience = self.narrow_audience(&rec, &params.all("resource"))?;
@@ -587,6 +594,24 @@ impl AuthorizationServer {
             );
         }
         Ok(body)
+    }
+
+    /// The scope a refresh asks for: the original grant's, or a subset of it (RFC 6749 §6).
+    fn refresh_scope(&self, rec: &TokenRecord, params: &Params) -> Result<Scope, OAuthError> {
+        let original = Scope::from_tokens(rec.scope.iter().cloned())
+            .map_err(|_| OAuthError::server_error())?;
+        match params.one("scope")? {
+            Some(s) => {
+                let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
+                if !asked.is_subset(&original) {
+                    return Err(invalid_scope(
+                        "scope: may only narrow the scope of the original grant (RFC 6749 section 6)",
+                    ));
+                }
+                Ok(asked)
+            }
+            None => Ok(original),
+        }
     }
 
     fn narrow_audience(

@@ -1,0 +1,1373 @@
+//! The authorization server through its public API, endpoint by endpoint, with a controlled
+//! clock. Each test reads as the rule it checks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::prelude::{BASE64_STANDARD, Engine as _};
+use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
+use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
+use portcullis::server::{ExtensionGrant, GrantDecision};
+use portcullis::store::ConsentOwner;
+use portcullis::token::{JwtSigner, TokenFormat};
+use portcullis::users::MemoryUserDirectory;
+use portcullis::{
+    AuthorizationServer, Authorize, ClientId, EndpointResponse, ManualClock, OAuthClient,
+    OAuthError, Params, Scope, ServerSettings, Timestamp,
+};
+use serde_json::Value;
+
+const ISSUER: &str = "https://auth.example.com";
+const CONF_SECRET: &str = "conf-secret+with:odd%chars-0123456789abcdef";
+
+struct Env {
+    server: AuthorizationServer,
+    clock: ManualClock,
+    public: OAuthClient,
+    conf: OAuthClient,
+}
+
+fn flows(f: &[Flow]) -> portcullis::client::Flows {
+    f.iter().copied().collect()
+}
+
+async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
+    let mut settings = ServerSettings::new(ISSUER).unwrap();
+    settings.resources = vec!["https://api.example.com/".into()];
+    tweak(&mut settings);
+    let users = MemoryUserDirectory::default();
+    users
+        .insert(
+            "alice",
+            "alice-password",
+            Scope::parse("read write").unwrap(),
+        )
+        .unwrap();
+    users
+        .insert("bob", "bob-password", Scope::parse("read").unwrap())
+        .unwrap();
+    let clock = ManualClock::new(Timestamp(1_800_000_000));
+    let server = AuthorizationServer::builder(settings)
+        .users(Arc::new(users))
+        .clock(Arc::new(clock.clone()))
+        .extension_grant(Arc::new(DemoGrant))
+        .build()
+        .unwrap();
+    let public = server
+        .clients()
+        .create(NewClient::manual(
+            ClientType::Public,
+            ClientSettings {
+                name: "Public app".into(),
+                home_url: Some("https://app.example.com/".into()),
+                redirect_uris: vec![
+                    "https://app.example.com/cb".into(),
+                    "http://127.0.0.1/cb".into(),
+                ],
+                flows: flows(&[Flow::AuthorizationCode, Flow::Implicit]),
+                scopes: vec!["read".into(), "write".into(), "admin".into()],
+                ..ClientSettings::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .client;
+    let conf = server
+        .clients()
+        .create_with_secret(
+            NewClient::manual(
+                ClientType::Confidential,
+                ClientSettings {
+                    name: "Confidential app".into(),
+                    home_url: Some("https://conf.example.com/".into()),
+                    redirect_uris: vec!["https://conf.example.com/cb".into()],
+                    flows: flows(&[
+                        Flow::AuthorizationCode,
+                        Flow::ClientCredentials,
+                        Flow::ResourceOwner,
+                    ]),
+                    require_consent: true,
+                    scopes: vec!["read".into(), "write".into()],
+                    ..ClientSettings::default()
+                },
+            ),
+            SecretChange::KeyIn {
+                secret: CONF_SECRET.into(),
+                confirmation: CONF_SECRET.into(),
+            },
+        )
+        .await
+        .unwrap();
+    Env {
+        server,
+        clock,
+        public,
+        conf,
+    }
+}
+
+async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+fn params(pairs: &[(&str, &str)]) -> Params {
+    pairs.iter().copied().collect()
+}
+
+/// The query (or fragment) parameters of a redirect.
+fn redirect_params(location: &str) -> HashMap<String, String> {
+    let part = location
+        .split_once('#')
+        .map(|(_, f)| f)
+        .or_else(|| location.split_once('?').map(|(_, q)| q))
+        .unwrap_or("");
+    url::form_urlencoded::parse(part.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn redirected(outcome: Authorize) -> (String, HashMap<String, String>) {
+    match outcome {
+        Authorize::Redirect(location) => {
+            let p = redirect_params(&location);
+            (location, p)
+        }
+        other => panic!("expected a redirect, got {other:?}"),
+    }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        BASE64_STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+fn error_of(r: &EndpointResponse) -> &str {
+    r.body["error"].as_str().unwrap_or("")
+}
+
+struct Pkce {
+    verifier: CodeVerifier,
+    challenge: CodeChallenge,
+}
+
+fn pkce() -> Pkce {
+    let verifier = CodeVerifier::generate().unwrap();
+    let challenge = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+impl Env {
+    async fn public_code(&self, user: &str, scope: Option<&str>, pkce: &Pkce) -> String {
+        let mut p = vec![
+            ("response_type", "code"),
+            ("client_id", self.public.id().as_str()),
+            ("redirect_uri", "https://app.example.com/cb"),
+            ("state", "xyz"),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        if let Some(s) = scope {
+            p.push(("scope", s));
+        }
+        let (_, q) = redirected(self.server.authorize(&params(&p), Some(user)).await);
+        q.get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code: {q:?}"))
+    }
+
+    async fn redeem_public(&self, code: &str, verifier: &str) -> EndpointResponse {
+        self.server
+            .token(
+                None,
+                &params(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", "https://app.example.com/cb"),
+                    ("client_id", self.public.id().as_str()),
+                    ("code_verifier", verifier),
+                ]),
+            )
+            .await
+    }
+
+    async fn public_tokens(&self, user: &str) -> Value {
+        let p = pkce();
+        let code = self.public_code(user, None, &p).await;
+        let r = self.redeem_public(&code, p.verifier.secret()).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body
+    }
+
+    async fn conf_post(&self, extra: &[(&str, &str)]) -> EndpointResponse {
+        let mut p = vec![
+            ("client_id", self.conf.id().as_str()),
+            ("client_secret", CONF_SECRET),
+        ];
+        p.extend_from_slice(extra);
+        self.server.token(None, &params(&p)).await
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let r = self
+            .server
+            .introspect(
+                Some(&basic(self.conf.id().as_str(), CONF_SECRET)),
+                &params(&[("token", token)]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body
+    }
+}
+
+struct DemoGrant;
+
+#[async_trait::async_trait]
+impl ExtensionGrant for DemoGrant {
+    fn grant_type(&self) -> &str {
+        "urn:example:grant:demo"
+    }
+    async fn grant(
+        &self,
+        _client: &OAuthClient,
+        params: &Params,
+    ) -> Result<GrantDecision, OAuthError> {
+        let user = params.required("user")?;
+        Ok(GrantDecision {
+            subject: Some(user.to_owned()),
+            scope: Scope::parse("read write").unwrap(),
+            refresh_token: false,
+            issued_token_type: None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- authorization endpoint
+
+#[tokio::test]
+async fn unknown_or_missing_client_is_refused_without_redirect() {
+    let e = env().await;
+    for p in [
+        params(&[
+            ("response_type", "code"),
+            ("redirect_uri", "https://app.example.com/cb"),
+        ]),
+        params(&[
+            ("response_type", "code"),
+            ("client_id", "nope"),
+            ("redirect_uri", "https://app.example.com/cb"),
+        ]),
+    ] {
+        match e.server.authorize(&p, Some("alice")).await {
+            Authorize::Refused(err) => {
+                assert!(err.description.starts_with("client_id:"), "{err:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn untrusted_redirect_is_refused_and_recorded_for_review() {
+    let e = env().await;
+    let p = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://evil.example/cb"),
+    ]);
+    let Authorize::Refused(err) = e.server.authorize(&p, Some("alice")).await else {
+        panic!()
+    };
+    assert!(err.description.starts_with("redirect_uri:"), "{err:?}");
+    let client = e.server.clients().get(e.public.id()).await.unwrap();
+    assert_eq!(
+        client.untrusted_redirect_uris(),
+        ["https://evil.example/cb"]
+    );
+}
+
+#[tokio::test]
+async fn without_a_user_the_host_is_asked_to_log_in() {
+    let e = env().await;
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    match e.server.authorize(&q, None).await {
+        Authorize::Login(l) => assert_eq!(l.client_name, "Public app"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn code_redirect_carries_code_state_and_the_exact_issuer() {
+    let e = env().await;
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("state", "s t&ate"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (location, q) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert!(
+        location.starts_with("https://app.example.com/cb?code="),
+        "{location}"
+    );
+    assert_eq!(q["state"], "s t&ate");
+    assert_eq!(q["iss"], ISSUER);
+    assert_eq!(q["code"].len(), 43);
+}
+
+#[tokio::test]
+async fn errors_after_the_redirect_is_trusted_are_redirected_with_state_and_iss() {
+    let e = env().await;
+    let base = |extra: &[(&'static str, &'static str)]| {
+        let mut p = vec![
+            ("client_id", e.public.id().as_str().to_owned()),
+            ("redirect_uri", "https://app.example.com/cb".to_owned()),
+            ("state", "st".to_owned()),
+        ];
+        p.extend(extra.iter().map(|(a, b)| (*a, b.to_string())));
+        Params::new(p.into_iter().map(|(a, b)| (a.to_owned(), b)).collect())
+    };
+    let challenge = pkce().challenge.as_str().to_owned();
+    let cases: Vec<(Params, &str, &str)> = vec![
+        (
+            base(&[("response_type", "id_token")]),
+            "unsupported_response_type",
+            "response_type:",
+        ),
+        (base(&[]), "invalid_request", "response_type: is required"),
+        (
+            base(&[("response_type", "code")]),
+            "invalid_request",
+            "code_challenge: is required",
+        ),
+        (
+            base(&[
+                ("response_type", "code"),
+                ("scope", "read"),
+                ("scope", "write"),
+            ]),
+            "invalid_request",
+            "scope: must not be repeated",
+        ),
+        (
+            base(&[("response_type", "code"), ("request", "eyJ...")]),
+            "invalid_request",
+            "request:",
+        ),
+        (
+            base(&[("response_type", "code"), ("request_uri", "urn:x")]),
+            "invalid_request",
+            "request_uri:",
+        ),
+        (
+            base(&[("response_type", "code"), ("scope", "bad\"scope")]),
+            "invalid_scope",
+            "scope:",
+        ),
+        (
+            base(&[("response_type", "code"), ("scope", "unknown")]),
+            "invalid_scope",
+            "scope:",
+        ),
+        (
+            base(&[("response_type", "code"), ("code_challenge_method", "S256")]),
+            "invalid_request",
+            "code_challenge_method:",
+        ),
+    ];
+    for (p, code, desc) in cases {
+        let (location, q) = redirected(e.server.authorize(&p, Some("alice")).await);
+        assert!(
+            location.starts_with("https://app.example.com/cb?"),
+            "{location}"
+        );
+        assert_eq!(q["error"], code, "{q:?}");
+        assert!(q["error_description"].starts_with(desc), "{q:?}");
+        assert_eq!(q["state"], "st");
+        assert_eq!(q["iss"], ISSUER);
+    }
+    // With a valid challenge the same request succeeds: the failures above were the rules.
+    let mut ok = base(&[("response_type", "code")]).pairs().to_vec();
+    ok.push(("code_challenge".into(), challenge));
+    ok.push(("code_challenge_method".into(), "S256".into()));
+    let (_, q) = redirected(e.server.authorize(&Params::new(ok), Some("alice")).await);
+    assert!(q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn plain_pkce_is_refused_unless_enabled() {
+    for (allowed, expect_code) in [(false, false), (true, true)] {
+        let e = env_with(|s| s.allow_plain_pkce = allowed).await;
+        let verifier = "a".repeat(43);
+        let q = params(&[
+            ("response_type", "code"),
+            ("client_id", e.public.id().as_str()),
+            ("redirect_uri", "https://app.example.com/cb"),
+            ("code_challenge", &verifier),
+            ("code_challenge_method", "plain"),
+        ]);
+        let (_, q) = redirected(e.server.authorize(&q, Some("alice")).await);
+        assert_eq!(q.contains_key("code"), expect_code, "{q:?}");
+        let methods = e.server.metadata()["code_challenge_methods_supported"].clone();
+        assert_eq!(
+            methods.as_array().unwrap().len(),
+            if allowed { 2 } else { 1 }
+        );
+    }
+}
+
+#[tokio::test]
+async fn inactive_clients_and_disabled_flows_are_unauthorized() {
+    let e = env().await;
+    let mut settings = e.public.settings().clone();
+    settings.flows = portcullis::client::Flows::NONE;
+    e.server
+        .clients()
+        .update_settings(e.public.id(), settings)
+        .await
+        .unwrap();
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("code_challenge", p.challenge.as_str()),
+    ]);
+    let (_, r) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert_eq!(r["error"], "unauthorized_client");
+    assert!(r["error_description"].contains("inactive"));
+
+    // The confidential client has no implicit flow.
+    let q = params(&[
+        ("response_type", "token"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+    ]);
+    let (location, r) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert!(
+        location.contains('#'),
+        "implicit errors go in the fragment: {location}"
+    );
+    assert_eq!(r["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn implicit_returns_the_token_in_the_fragment() {
+    let e = env().await;
+    let q = params(&[
+        ("response_type", "token"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("scope", "read"),
+        ("state", "st"),
+    ]);
+    let (location, r) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert!(
+        location.starts_with("https://app.example.com/cb#access_token="),
+        "{location}"
+    );
+    assert_eq!(r["token_type"], "Bearer");
+    assert_eq!(r["state"], "st");
+    assert_eq!(r["iss"], ISSUER);
+    assert!(!r.contains_key("refresh_token"));
+    assert!(
+        !r.contains_key("scope"),
+        "scope equals the request, so it is omitted"
+    );
+    assert_eq!(e.introspect(&r["access_token"]).await["active"], true);
+}
+
+#[tokio::test]
+async fn consent_is_asked_remembered_listed_and_revocable() {
+    let e = env().await;
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+        ("scope", "read"),
+        ("state", "st"),
+    ]);
+    match e.server.authorize(&q, Some("alice")).await {
+        Authorize::Consent(c) => {
+            assert_eq!(c.client_name, "Confidential app");
+            assert_eq!(c.home_url.as_deref(), Some("https://conf.example.com/"));
+            assert_eq!(c.scopes.to_string(), "read");
+        }
+        other => panic!("{other:?}"),
+    }
+    let (_, r) = redirected(e.server.authorize_with_consent(&q, "alice", false).await);
+    assert_eq!(r["error"], "access_denied");
+    let (_, r) = redirected(e.server.authorize_with_consent(&q, "alice", true).await);
+    assert!(r.contains_key("code"));
+    // Remembered: no second prompt for the same scopes.
+    let (_, r) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert!(r.contains_key("code"));
+    // More scopes than approved: asked again.
+    let wider = params(&[
+        ("response_type", "code"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+        ("scope", "read write"),
+    ]);
+    assert!(matches!(
+        e.server.authorize(&wider, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+
+    let listed = e
+        .server
+        .consents(&ConsentOwner::User("alice".into()))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        e.server
+            .revoke_consents(&ConsentOwner::Client(e.conf.id().clone()))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        e.server.authorize(&q, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+}
+
+#[tokio::test]
+async fn consent_is_never_reused_for_a_public_client_on_a_loopback_redirect() {
+    let e = env().await;
+    let mut s = e.public.settings().clone();
+    s.require_consent = true;
+    e.server
+        .clients()
+        .update_settings(e.public.id(), s)
+        .await
+        .unwrap();
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "http://127.0.0.1:5123/cb"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (location, _) = redirected(e.server.authorize_with_consent(&q, "alice", true).await);
+    assert!(location.starts_with("http://127.0.0.1:5123/cb?code="));
+    // RFC 8252 §8.6: asked again although the consent is stored.
+    assert!(matches!(
+        e.server.authorize(&q, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    // The same client on its https redirect does reuse it.
+    let web = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    assert!(matches!(
+        e.server.authorize(&web, Some("alice")).await,
+        Authorize::Redirect(_)
+    ));
+}
+
+// ---------------------------------------------------------------- code grant
+
+#[tokio::test]
+async fn code_plus_pkce_gives_access_and_refresh_tokens() {
+    let e = env().await;
+    let tokens = e.public_tokens("alice").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    // Absent scope = client's scopes ∩ alice's permissions: never "admin".
+    assert_eq!(tokens["scope"], "read write");
+    let info = e.introspect(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["sub"], "alice");
+    assert_eq!(info["client_id"], e.public.id().as_str());
+    assert_eq!(info["aud"][0], ISSUER);
+}
+
+#[tokio::test]
+async fn a_wrong_verifier_fails() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let r = e.redeem_public(&code, &"x".repeat(43)).await;
+    assert_eq!((r.status, error_of(&r)), (400, "invalid_grant"));
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("code_verifier:")
+    );
+}
+
+#[tokio::test]
+async fn a_reused_code_fails_and_revokes_its_tokens() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let first = e.redeem_public(&code, p.verifier.secret()).await;
+    assert_eq!(first.status, 200);
+    let access = first.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let again = e.redeem_public(&code, p.verifier.secret()).await;
+    assert_eq!(error_of(&again), "invalid_grant");
+    assert_eq!(e.introspect(&access).await["active"], false);
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_expired_code_fails() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    e.clock.advance(61);
+    let r = e.redeem_public(&code, p.verifier.secret()).await;
+    assert_eq!(error_of(&r), "invalid_grant");
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+}
+
+#[tokio::test]
+async fn a_verifier_for_a_code_without_challenge_is_a_downgrade() {
+    let e = env().await;
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+    ]);
+    let (_, r) = redirected(e.server.authorize_with_consent(&q, "alice", true).await);
+    let code = r["code"].clone();
+    let resp = e
+        .conf_post(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://conf.example.com/cb"),
+            ("code_verifier", &"v".repeat(43)),
+        ])
+        .await;
+    assert_eq!(error_of(&resp), "invalid_grant");
+    assert!(
+        resp.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("downgrade")
+    );
+}
+
+#[tokio::test]
+async fn the_redirect_uri_must_be_repeated_exactly() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.com/cb/"),
+                ("client_id", e.public.id().as_str()),
+                ("code_verifier", p.verifier.secret()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_grant");
+}
+
+#[tokio::test]
+async fn another_clients_code_is_refused_and_not_burned() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let r = e
+        .conf_post(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", p.verifier.secret()),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "invalid_grant");
+    assert_eq!(
+        e.redeem_public(&code, p.verifier.secret()).await.status,
+        200
+    );
+}
+
+// ---------------------------------------------------------------- client authentication
+
+#[tokio::test]
+async fn basic_credentials_are_form_decoded() {
+    let e = env().await;
+    let r = e
+        .server
+        .token(
+            Some(&basic(e.conf.id().as_str(), CONF_SECRET)),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn wrong_secrets_get_401_with_a_basic_challenge() {
+    let e = env().await;
+    let r = e
+        .server
+        .token(
+            Some(&basic(e.conf.id().as_str(), "wrong")),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert!(
+        r.header("WWW-Authenticate")
+            .unwrap()
+            .starts_with("Basic realm=")
+    );
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", e.conf.id().as_str()),
+                ("client_secret", "wrong"),
+            ]),
+        )
+        .await;
+    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    // Unknown client: the same answer.
+    let r = e
+        .server
+        .token(
+            Some(&basic("nobody", "x")),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    // A confidential client must authenticate.
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", e.conf.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_client");
+}
+
+#[tokio::test]
+async fn two_authentication_methods_at_once_are_refused() {
+    let e = env().await;
+    let r = e
+        .server
+        .token(
+            Some(&basic(e.conf.id().as_str(), CONF_SECRET)),
+            &params(&[
+                ("grant_type", "client_credentials"),
+                ("client_secret", CONF_SECRET),
+            ]),
+        )
+        .await;
+    assert_eq!((r.status, error_of(&r)), (400, "invalid_request"));
+}
+
+#[tokio::test]
+async fn token_responses_are_not_cached() {
+    let e = env().await;
+    let r = e.conf_post(&[("grant_type", "client_credentials")]).await;
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    assert_eq!(r.header("Pragma"), Some("no-cache"));
+    let r = e.conf_post(&[("grant_type", "nope")]).await;
+    assert_eq!(error_of(&r), "unsupported_grant_type");
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        None,
+        "only a 401 carries a challenge"
+    );
+}
+
+// ---------------------------------------------------------------- other grants
+
+#[tokio::test]
+async fn client_credentials_tokens_are_the_clients_own() {
+    let e = env().await;
+    let r = e
+        .conf_post(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.get("refresh_token").is_none());
+    assert!(r.body.get("scope").is_none(), "same as requested");
+    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["sub"], e.conf.id().as_str());
+    assert!(info.get("username").is_none());
+
+    // A public client cannot, and neither can one without the flow.
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client");
+}
+
+#[tokio::test]
+async fn a_flow_the_client_has_not_enabled_is_unauthorized_client() {
+    let e = env().await;
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "password"),
+                ("client_id", e.public.id().as_str()),
+                ("username", "alice"),
+                ("password", "alice-password"),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client");
+}
+
+#[tokio::test]
+async fn password_grant_checks_the_password_and_throttles_per_user() {
+    let e = env().await;
+    let ok = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice-password"),
+    ];
+    let r = e.conf_post(&ok).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(r.body.get("refresh_token").is_some());
+    for _ in 0..5 {
+        let r = e
+            .conf_post(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "guess"),
+            ])
+            .await;
+        assert_eq!(error_of(&r), "invalid_grant");
+    }
+    // Locked: even the right password fails, with a reason naming the rule.
+    let r = e.conf_post(&ok).await;
+    assert_eq!(error_of(&r), "invalid_grant");
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed attempts")
+    );
+    // Other users are not affected.
+    let r = e
+        .conf_post(&[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", "bob-password"),
+        ])
+        .await;
+    assert_eq!(r.status, 200);
+    e.clock.advance(301);
+    assert_eq!(e.conf_post(&ok).await.status, 200);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family() {
+    let e = env().await;
+    let first = e.public_tokens("alice").await;
+    let refresh = |rt: &str| {
+        let rt = rt.to_owned();
+        let id = e.public.id().as_str().to_owned();
+        let server = &e.server;
+        async move {
+            server
+                .token(
+                    None,
+                    &params(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &rt),
+                        ("client_id", &id),
+                    ]),
+                )
+                .await
+        }
+    };
+    let rt1 = first["refresh_token"].as_str().unwrap();
+    let second = refresh(rt1).await;
+    assert_eq!(second.status, 200);
+    let rt2 = second.body["refresh_token"].as_str().unwrap();
+    assert_ne!(rt1, rt2);
+    let access2 = second.body["access_token"].as_str().unwrap();
+    assert_eq!(e.introspect(access2).await["active"], true);
+
+    let replay = refresh(rt1).await;
+    assert_eq!(error_of(&replay), "invalid_grant");
+    assert_eq!(
+        e.introspect(access2).await["active"],
+        false,
+        "family revoked"
+    );
+    assert_eq!(error_of(&refresh(rt2).await), "invalid_grant");
+}
+
+#[tokio::test]
+async fn refresh_may_narrow_scope_but_never_widen_it() {
+    let e = env().await;
+    let first = e.public_tokens("alice").await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let id = e.public.id().as_str();
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", id),
+                ("scope", "read admin"),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_scope");
+    // The refused request did not use the token up.
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", id),
+                ("scope", "read"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(r.body.get("scope").is_none());
+    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["scope"], "read");
+}
+
+#[tokio::test]
+async fn the_reuse_interval_returns_the_same_successor_then_expires() {
+    let e = env_with(|s| s.refresh_reuse_interval = 10).await;
+    let first = e.public_tokens("alice").await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let req = params(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt),
+        ("client_id", e.public.id().as_str()),
+    ]);
+    let a = e.server.token(None, &req).await;
+    e.clock.advance(5);
+    let b = e.server.token(None, &req).await;
+    assert_eq!(
+        a.body, b.body,
+        "a concurrent refresh within the interval gets the same successor"
+    );
+    e.clock.advance(6);
+    let c = e.server.token(None, &req).await;
+    assert_eq!(error_of(&c), "invalid_grant");
+    assert_eq!(
+        e.introspect(a.body["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn scope_never_exceeds_the_users_permissions() {
+    let e = env().await;
+    let p = pkce();
+    // bob holds only "read".
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("scope", "write admin"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (_, r) = redirected(e.server.authorize(&q, Some("bob")).await);
+    assert_eq!(r["error"], "invalid_scope");
+    let code = e.public_code("bob", Some("read write"), &p).await;
+    let tokens = e.redeem_public(&code, p.verifier.secret()).await;
+    assert_eq!(tokens.body["scope"], "read");
+}
+
+#[tokio::test]
+async fn token_exchange_issues_a_narrower_token_for_the_same_user() {
+    let e = env().await;
+    let user_tokens = e.public_tokens("alice").await;
+    let r = e
+        .conf_post(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            (
+                "subject_token",
+                user_tokens["access_token"].as_str().unwrap(),
+            ),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+            ("scope", "read"),
+            ("resource", "https://api.example.com/"),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        r.body["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (info["sub"].as_str(), info["scope"].as_str()),
+        (Some("alice"), Some("read"))
+    );
+    assert_eq!(info["aud"][0], "https://api.example.com/");
+    let bad = e
+        .conf_post(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", "not-a-token"),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+        ])
+        .await;
+    assert_eq!(error_of(&bad), "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_extension_grant_is_dispatched_and_narrowed() {
+    let e = env().await;
+    let r = e
+        .conf_post(&[("grant_type", "urn:example:grant:demo"), ("user", "bob")])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["scope"], "read", "bob holds only read");
+    assert!(
+        e.server.metadata()["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == "urn:example:grant:demo")
+    );
+}
+
+// ---------------------------------------------------------------- audiences
+
+#[tokio::test]
+async fn resources_must_be_known_and_bind_the_token() {
+    let e = env().await;
+    let r = e
+        .conf_post(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://elsewhere.example/"),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "invalid_target");
+    // A registered client's home URL is a valid audience, checked by the helper.
+    let r = e
+        .conf_post(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://app.example.com/"),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["access_token"].as_str().unwrap();
+    assert!(
+        e.server
+            .validate_access_token_for_client(token, e.public.id())
+            .await
+            .is_ok()
+    );
+    assert!(
+        e.server
+            .validate_access_token_for_client(token, e.conf.id())
+            .await
+            .is_err()
+    );
+    assert!(
+        e.server
+            .validate_access_token(token, "https://app.example.com")
+            .await
+            .is_ok()
+    );
+    let err = e
+        .server
+        .validate_access_token(token, "https://api.example.com/")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "invalid_token");
+    e.clock.advance(3600);
+    assert!(
+        e.server
+            .validate_access_token(token, "https://app.example.com/")
+            .await
+            .is_err()
+    );
+}
+
+// ---------------------------------------------------------------- introspection, revocation
+
+#[tokio::test]
+async fn introspection_needs_a_confidential_client_and_hides_unknown_tokens() {
+    let e = env().await;
+    let r = e
+        .server
+        .introspect(
+            None,
+            &params(&[("token", "x"), ("client_id", e.public.id().as_str())]),
+        )
+        .await;
+    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert_eq!(
+        e.introspect("unknown").await,
+        serde_json::json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_its_access_tokens() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let r = e
+        .server
+        .revoke(
+            None,
+            &params(&[
+                ("token", t["refresh_token"].as_str().unwrap()),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        e.introspect(t["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn another_clients_revocation_is_a_silent_no_op() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let access = t["access_token"].as_str().unwrap();
+    let r = e
+        .server
+        .revoke(
+            Some(&basic(e.conf.id().as_str(), CONF_SECRET)),
+            &params(&[("token", access)]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(e.introspect(access).await["active"], true);
+    let r = e
+        .server
+        .revoke(
+            None,
+            &params(&[("token", access), ("client_id", e.public.id().as_str())]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(e.introspect(access).await["active"], false);
+}
+
+// ---------------------------------------------------------------- administration
+
+#[tokio::test]
+async fn deleting_a_client_revokes_its_tokens_and_consents() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+        ("scope", "read"),
+    ]);
+    e.server.authorize_with_consent(&q, "alice", true).await;
+    e.server
+        .delete_clients(&[e.public.id().clone(), e.conf.id().clone()])
+        .await
+        .unwrap();
+    let access = t["access_token"].as_str().unwrap();
+    assert!(
+        e.server
+            .validate_access_token(access, ISSUER)
+            .await
+            .is_err()
+    );
+    assert!(
+        e.server
+            .consents(&ConsentOwner::User("alice".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn expired_records_are_purged() {
+    let e = env().await;
+    e.public_tokens("alice").await;
+    assert_eq!(e.server.purge_expired().await.unwrap(), 0);
+    e.clock.advance(3601);
+    // The used code and the access token are past their time; the refresh token is not.
+    assert_eq!(e.server.purge_expired().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn metadata_describes_the_server() {
+    let e = env().await;
+    let m = e.server.metadata();
+    assert_eq!(m["issuer"], ISSUER);
+    assert_eq!(m["token_endpoint"], "https://auth.example.com/token");
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(m["client_id_metadata_document_supported"], false);
+    assert_eq!(
+        m["response_types_supported"],
+        serde_json::json!(["code", "token"])
+    );
+    for method in ["client_secret_basic", "client_secret_post", "none"] {
+        assert!(
+            m["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == method)
+        );
+    }
+    assert!(m.get("jwks_uri").is_none(), "opaque tokens publish no keys");
+}
+
+// ---------------------------------------------------------------- JWT access tokens
+
+#[derive(serde::Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: Vec<String>,
+    client_id: String,
+    scope: String,
+    exp: u64,
+    iat: u64,
+    jti: String,
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_follow_rfc_9068_and_publish_their_key() {
+    let pem = include_bytes!("data/es256-test-key.pem");
+    let signer = JwtSigner::es256_pem("key-1", pem).unwrap();
+    let e = env_with(|s| s.token_format = TokenFormat::Jwt(Box::new(signer))).await;
+    let t = e.public_tokens("alice").await;
+    let token = t["access_token"].as_str().unwrap();
+
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid.as_deref(), Some("key-1"));
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(e.server.jwks()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find("key-1").unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[ISSUER]);
+    v.validate_exp = false; // the test clock is not the wall clock
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        (claims.iss.as_str(), claims.sub.as_str()),
+        (ISSUER, "alice")
+    );
+    assert_eq!(claims.aud, [ISSUER]);
+    assert_eq!(claims.client_id, e.public.id().as_str());
+    assert_eq!(claims.scope, "read write");
+    assert_eq!(claims.exp - claims.iat, 3600);
+    assert!(!claims.jti.is_empty());
+    assert_eq!(
+        e.server.metadata()["jwks_uri"],
+        "https://auth.example.com/jwks.json"
+    );
+    // Introspection and revocation work the same for JWTs.
+    assert_eq!(e.introspect(token).await["active"], true);
+}
+
+#[test]
+fn every_supported_jwt_algorithm_loads_and_hmac_publishes_nothing() {
+    assert!(
+        JwtSigner::rs256_pem("r", include_bytes!("data/rs256-test-key.pem"))
+            .unwrap()
+            .public_jwk()
+            .is_some()
+    );
+    assert!(
+        JwtSigner::eddsa_pem("e", include_bytes!("data/ed25519-test-key.pem"))
+            .unwrap()
+            .public_jwk()
+            .is_some()
+    );
+    let hs = JwtSigner::hs256("h", &[7u8; 32]).unwrap();
+    assert!(hs.public_jwk().is_none());
+    assert_eq!(
+        portcullis::token::jwks(&TokenFormat::Jwt(Box::new(hs))),
+        serde_json::json!({"keys": []})
+    );
+    assert_eq!(
+        JwtSigner::hs256("h", b"short").unwrap_err().field,
+        "signing_key"
+    );
+    assert!(JwtSigner::es256_pem("x", b"not a pem").is_err());
+    let _ = ClientId::new("x");
+}
