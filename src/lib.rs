@@ -65,6 +65,8 @@
 pub mod client;
 pub mod clock;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod pkce;
 mod random;
 pub mod redirect;

@@ -47,6 +47,8 @@ pub struct ServerSettings {
     pub password_lockout: u64,
     /// Opaque (default) or JWT access tokens.
     pub token_format: TokenFormat,
+    /// The largest request body the HTTP glue accepts; larger ones get 413. Default 64 KiB.
+    pub max_body_bytes: usize,
 }
 
 impl ServerSettings {
@@ -91,6 +93,7 @@ impl ServerSettings {
             password_max_failures: 5,
             password_lockout: 300,
             token_format: TokenFormat::Opaque,
+            max_body_bytes: 64 * 1024,
         })
     }
 
