@@ -1,0 +1,505 @@
+//! The demo authorization server's routes, shared by `main.rs` and the interop tests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Form, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
+use portcullis::users::MemoryUserDirectory;
+use portcullis::users::UserDirectory as _;
+use portcullis::{AuthorizationServer, Authorize, ClientId, Clock, Params, Scope, ServerSettings};
+use serde::Deserialize;
+
+/// The seed file: demo users and clients. Documented in docs/example-server.md.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub client_id: String,
+    /// Keyed in; absent for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub home_url: Option<String>,
+    #[serde(default)]
+    pub base_urls: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub flows: Vec<Flow>,
+    #[serde(default)]
+    pub require_pkce: bool,
+    #[serde(default)]
+    pub require_consent: bool,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Reads a seed file; errors name the file and the JSON path of the bad field.
+pub fn load_seed(path: &str) -> Result<Seed, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| format!("{path}: {}: {}", e.path(), e.inner()))
+}
+
+/// Everything the routes share.
+pub struct App {
+    pub server: AuthorizationServer,
+    users: Arc<MemoryUserDirectory>,
+    sessions: Mutex<HashMap<String, Session>>,
+    pub issuer: String,
+}
+
+#[derive(Clone)]
+struct Session {
+    user: String,
+    csrf: String,
+}
+
+impl App {
+    /// The demo API's resource identifier.
+    pub fn api(&self) -> String {
+        format!("{}/api", self.issuer.trim_end_matches('/'))
+    }
+
+    fn resource_metadata_url(&self) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+
+    fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+        let id = cookies
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(n, _)| *n == "portcullis_session")
+            .map(|(_, v)| v)?;
+        self.sessions.lock().ok()?.get(id).cloned()
+    }
+}
+
+fn random_token() -> String {
+    use rand::TryRng as _;
+    let mut b = [0u8; 32];
+    // The OS generator failing is not something a demo can recover from.
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut b)
+        .expect("OS random generator");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Builds the server and its routes from a seed. Errors name the seed's JSON path.
+pub async fn build(
+    seed: Seed,
+    issuer: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<(Router, Arc<App>), String> {
+    let mut settings =
+        ServerSettings::new(issuer).map_err(|e| format!("--issuer: {}", e.reason))?;
+    let api = format!("{}/api", issuer.trim_end_matches('/'));
+    settings.resources = vec![api.clone()];
+    settings.default_resource = Some(api);
+
+    let users = Arc::new(MemoryUserDirectory::default());
+    let mut scopes = std::collections::BTreeSet::new();
+    for (i, u) in seed.users.iter().enumerate() {
+        let perms = Scope::from_tokens(u.permissions.iter().cloned())
+            .map_err(|e| format!("users[{i}].permissions: {e}"))?;
+        scopes.extend(perms.iter().map(str::to_owned));
+        users
+            .insert(&u.username, &u.password, perms)
+            .map_err(|e| e.to_string())?;
+    }
+    for c in &seed.clients {
+        scopes.extend(c.scopes.iter().cloned());
+    }
+    settings.scopes_supported = scopes.into_iter().collect();
+
+    let server = AuthorizationServer::builder(settings)
+        .users(users.clone())
+        .clock(clock)
+        .build()
+        .map_err(|e| e.to_string())?;
+    for (i, c) in seed.clients.into_iter().enumerate() {
+        let at = |field: &str| format!("clients[{i}].{field}");
+        let id = ClientId::new(c.client_id.clone())
+            .map_err(|e| format!("{}: {}", at("client_id"), e.reason))?;
+        let settings = ClientSettings {
+            name: c.name,
+            description: c.description,
+            home_url: c.home_url,
+            base_urls: c.base_urls,
+            redirect_uris: c.redirect_uris,
+            flows: c.flows.into_iter().collect(),
+            require_pkce: c.require_pkce,
+            require_consent: c.require_consent,
+            scopes: c.scopes,
+            ..ClientSettings::default()
+        };
+        let client_type = if c.client_secret.is_some() {
+            ClientType::Confidential
+        } else {
+            ClientType::Public
+        };
+        let mut new = NewClient::manual(client_type, settings);
+        new.client_id = Some(id);
+        let registry = server.clients();
+        let created = match c.client_secret {
+            Some(secret) => registry
+                .create_with_secret(
+                    new,
+                    SecretChange::KeyIn {
+                        secret: secret.clone(),
+                        confirmation: secret,
+                    },
+                )
+                .await
+                .map(|_| ()),
+            None => registry.create(new).await.map(|_| ()),
+        };
+        created.map_err(|e| match e {
+            portcullis::client::ClientError::InvalidField(f) => {
+                format!("{}: {}", at(&f.field), f.reason)
+            }
+            portcullis::client::ClientError::Secret(s) => format!("{}: {s}", at("client_secret")),
+            other => format!("clients[{i}]: {other}"),
+        })?;
+    }
+
+    let app = Arc::new(App {
+        server,
+        users,
+        sessions: Mutex::default(),
+        issuer: issuer.to_owned(),
+    });
+    let router = Router::new()
+        .route("/", get(index))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource_metadata),
+        )
+        .route("/authorize", get(authorize))
+        .route("/login", post(login))
+        .route("/consent", post(consent))
+        .route("/token", post(token))
+        .route("/introspect", post(introspect))
+        .route("/revoke", post(revoke))
+        .route("/jwks.json", get(jwks))
+        .route("/api/me", get(me))
+        .with_state(app.clone());
+    Ok((router, app))
+}
+
+fn from_http(r: axum::http::Response<Vec<u8>>) -> Response {
+    r.map(Body::from).into_response()
+}
+
+/// Text for HTML: escapes the five characters that matter.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto}}</style></head>\
+         <body><h1>{t}</h1>{body}</body></html>",
+        t = esc(title)
+    )
+}
+
+async fn index(State(app): State<Arc<App>>) -> Html<String> {
+    let base = app.issuer.trim_end_matches('/');
+    Html(page(
+        "portcullis demo",
+        &format!(
+            "<p>An OAuth 2.0 authorization server. Metadata: \
+             <a href=\"{b}/.well-known/oauth-authorization-server\">{b}/.well-known/oauth-authorization-server</a></p>",
+            b = esc(base)
+        ),
+    ))
+}
+
+async fn metadata(State(app): State<Arc<App>>) -> Response {
+    from_http(portcullis::http::document(&app.server.metadata()))
+}
+
+async fn jwks(State(app): State<Arc<App>>) -> Response {
+    from_http(portcullis::http::document(&app.server.jwks()))
+}
+
+/// RFC 9728: what MCP clients read to find the authorization server.
+async fn resource_metadata(State(app): State<Arc<App>>) -> Response {
+    let doc = serde_json::json!({
+        "resource": app.api(),
+        "authorization_servers": [app.issuer],
+        "scopes_supported": app.server.settings().scopes_supported,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "portcullis demo API",
+    });
+    from_http(portcullis::http::document(&doc))
+}
+
+fn login_page(query: &str, client_name: &str, error: Option<&str>) -> Html<String> {
+    let error = error
+        .map(|e| format!("<p style=\"color:#b00\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    Html(page(
+        "Sign in",
+        &format!(
+            "<p><b>{c}</b> wants to access your account.</p>{error}\
+             <form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"query\" value=\"{q}\">\
+             <p><label>Username <input name=\"username\" autocomplete=\"username\"></label></p>\
+             <p><label>Password <input name=\"password\" type=\"password\"></label></p>\
+             <p><button type=\"submit\">Sign in</button></p></form>",
+            c = esc(client_name),
+            q = esc(query)
+        ),
+    ))
+}
+
+fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) -> Response {
+    match out {
+        Authorize::Redirect(location) => from_http(portcullis::http::redirect(&location)),
+        Authorize::Login(prompt) => login_page(query, &prompt.client_name, None).into_response(),
+        Authorize::Consent(ask) => {
+            let csrf = session.map(|s| s.csrf.as_str()).unwrap_or_default();
+            let scopes: String = ask
+                .scopes
+                .iter()
+                .map(|s| format!("<li><code>{}</code></li>", esc(s)))
+                .collect();
+            let home = ask
+                .home_url
+                .as_deref()
+                .map(|h| format!("<p>Home page: <a href=\"{h}\">{h}</a></p>", h = esc(h)))
+                .unwrap_or_default();
+            Html(page(
+                "Allow access?",
+                &format!(
+                    "<p><b>{c}</b> asks to act for <b>{u}</b> with these scopes:</p><ul>{scopes}</ul>{home}\
+                     <form method=\"post\" action=\"/consent\">\
+                     <input type=\"hidden\" name=\"query\" value=\"{q}\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                     <button name=\"decision\" value=\"allow\">Allow</button> \
+                     <button name=\"decision\" value=\"deny\">Deny</button></form>",
+                    c = esc(&ask.client_name),
+                    u = esc(&ask.user),
+                    q = esc(query),
+                    csrf = esc(csrf)
+                ),
+            ))
+            .into_response()
+        }
+        Authorize::Refused(e) => {
+            let _ = app;
+            (
+                StatusCode::BAD_REQUEST,
+                Html(page(
+                    "Request refused",
+                    &format!(
+                        "<p><code>{}</code>: {}</p>",
+                        esc(e.code.as_str()),
+                        esc(&e.description)
+                    ),
+                )),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn authorize(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let session = app.session(&headers);
+    let out = app
+        .server
+        .authorize(
+            &Params::parse(&query),
+            session.as_ref().map(|s| s.user.as_str()),
+        )
+        .await;
+    outcome(&app, &query, session.as_ref(), out)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    query: String,
+}
+
+async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Response {
+    match app
+        .users
+        .verify_password(&form.username, &form.password)
+        .await
+    {
+        Ok(Some(user)) => {
+            let id = random_token();
+            if let Ok(mut sessions) = app.sessions.lock() {
+                sessions.insert(
+                    id.clone(),
+                    Session {
+                        user,
+                        csrf: random_token(),
+                    },
+                );
+            }
+            let mut r = from_http(portcullis::http::redirect(&format!(
+                "/authorize?{}",
+                form.query
+            )));
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax"
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        _ => {
+            let name = Params::parse(&form.query)
+                .one("client_id")
+                .ok()
+                .flatten()
+                .unwrap_or("An application")
+                .to_owned();
+            (
+                StatusCode::UNAUTHORIZED,
+                login_page(&form.query, &name, Some("Wrong username or password.")),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    query: String,
+    csrf: String,
+    decision: String,
+}
+
+async fn consent(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let Some(session) = app.session(&headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(page("Session expired", "<p>Sign in again.</p>")),
+        )
+            .into_response();
+    };
+    // The consent form is the one place a forged POST could grant access: check the token
+    // bound to this session.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        form.csrf.as_bytes(),
+        session.csrf.as_bytes(),
+    )) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(page("Forbidden", "<p>The form is stale; try again.</p>")),
+        )
+            .into_response();
+    }
+    let params = Params::parse(&form.query);
+    let out = app
+        .server
+        .authorize_with_consent(&params, &session.user, form.decision == "allow")
+        .await;
+    outcome(&app, &form.query, Some(&session), out)
+}
+
+/// Reads a body up to the server's limit (one byte more tells "too large") and rebuilds the
+/// request for the `http` glue.
+async fn buffered(app: &App, req: Request) -> Result<axum::http::Request<Vec<u8>>, Response> {
+    let (parts, body) = req.into_parts();
+    let limit = app.server.settings().max_body_bytes;
+    match to_bytes(body, limit + 1).await {
+        Ok(bytes) if bytes.len() <= limit => Ok(axum::http::Request::from_parts(parts, bytes.to_vec())),
+        _ => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONTENT_TYPE, "application/json")],
+            format!("{{\"error\":\"invalid_request\",\"error_description\":\"the request body exceeds {limit} bytes\"}}"),
+        )
+            .into_response()),
+    }
+}
+
+async fn token(State(app): State<Arc<App>>, req: Request) -> Response {
+    match buffered(&app, req).await {
+        Ok(req) => from_http(portcullis::http::token(&app.server, req).await),
+        Err(r) => r,
+    }
+}
+
+async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
+    match buffered(&app, req).await {
+        Ok(req) => from_http(portcullis::http::introspect(&app.server, req).await),
+        Err(r) => r,
+    }
+}
+
+async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
+    match buffered(&app, req).await {
+        Ok(req) => from_http(portcullis::http::revoke(&app.server, req).await),
+        Err(r) => r,
+    }
+}
+
+/// The demo protected API: who the token acts for.
+async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let metadata = app.resource_metadata_url();
+    let Some(token) = portcullis::http::bearer_token(&headers) else {
+        return from_http(portcullis::http::bearer_challenge(&metadata, None));
+    };
+    match app.server.validate_access_token(token, &app.api()).await {
+        Ok(info) => axum::Json(serde_json::json!({
+            "sub": info.subject.as_deref().unwrap_or(info.client_id.as_str()),
+            "client_id": info.client_id.as_str(),
+            "scope": info.scope.to_string(),
+        }))
+        .into_response(),
+        Err(e) => from_http(portcullis::http::bearer_challenge(&metadata, Some(&e))),
+    }
+}

@@ -1,0 +1,129 @@
+//! A complete OAuth 2.0 authorization server on axum with in-memory stores.
+//!
+//! ```text
+//! cargo run --example server -- [--seed FILE] [--addr HOST:PORT] [--issuer URL]
+//! ```
+//!
+//! Defaults: `--seed examples/seed.json`, `--addr 127.0.0.1:8080`, issuer `http://<addr>`.
+//! The seed file format is documented in docs/example-server.md.
+
+mod app;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "usage: server [--seed FILE] [--addr HOST:PORT] [--issuer URL]";
+
+struct Args {
+    seed: String,
+    addr: String,
+    issuer: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        seed: "examples/seed.json".into(),
+        addr: "127.0.0.1:8080".into(),
+        issuer: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--seed" => args.seed = value()?,
+            "--addr" => args.addr = value()?,
+            "--issuer" => args.issuer = Some(value()?),
+            "--help" | "-h" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = match app::load_seed(&args.seed) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(&args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("server: --addr {}: {e}", args.addr);
+            return ExitCode::from(2);
+        }
+    };
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(args.addr.clone());
+    let issuer = args.issuer.unwrap_or_else(|| format!("http://{bound}"));
+    let users: Vec<(String, String)> = seed
+        .users
+        .iter()
+        .map(|u| (u.username.clone(), u.password.clone()))
+        .collect();
+    let clients: Vec<(String, Option<String>)> = seed
+        .clients
+        .iter()
+        .map(|c| (c.client_id.clone(), c.client_secret.clone()))
+        .collect();
+    let (router, _app) = match app::build(seed, &issuer, Arc::new(portcullis::SystemClock)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("server: {}: {e}", args.seed);
+            return ExitCode::from(2);
+        }
+    };
+
+    let base = issuer.trim_end_matches('/');
+    println!("portcullis demo authorization server on http://{bound}");
+    println!("  issuer         {issuer}");
+    println!("  metadata       {base}/.well-known/oauth-authorization-server");
+    println!("  authorize      {base}/authorize");
+    println!("  token          {base}/token");
+    println!("  introspect     {base}/introspect");
+    println!("  revoke         {base}/revoke");
+    println!("  jwks           {base}/jwks.json");
+    println!(
+        "  protected API  {base}/api/me  (resource metadata: {base}/.well-known/oauth-protected-resource)"
+    );
+    println!("demo users:");
+    for (u, p) in &users {
+        println!("  {u} / {p}");
+    }
+    println!("demo clients:");
+    for (id, secret) in &clients {
+        match secret {
+            Some(s) => println!("  {id} (confidential, secret {s})"),
+            None => println!("  {id} (public)"),
+        }
+    }
+    println!("Press Ctrl-C to stop.");
+
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("shutting down");
+    };
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("server: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
