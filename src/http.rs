@@ -9,6 +9,8 @@
 //!                      then portcullis::http::redirect(location) for Authorize::Redirect
 //! ```
 
+use std::borrow::Cow;
+
 use ::http::header::{self, HeaderValue};
 use ::http::{Method, Request, Response, StatusCode, Uri};
 
@@ -22,13 +24,13 @@ pub fn query(uri: &Uri) -> Params {
 
 fn json_response(
     status: u16,
-    headers: &[(String, String)],
+    headers: &[(&'static str, Cow<'static, str>)],
     body: &serde_json::Value,
 ) -> Response<Vec<u8>> {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     for (name, value) in headers {
-        builder = builder.header(name.as_str(), value.as_str());
+        builder = builder.header(*name, value.as_ref());
     }
     let bytes = if body.is_null() {
         Vec::new()
@@ -50,7 +52,11 @@ pub fn endpoint_response(r: &EndpointResponse) -> Response<Vec<u8>> {
 
 /// A JSON response for any JSON document (metadata, JWKS), cacheable for a short while.
 pub fn document(body: &serde_json::Value) -> Response<Vec<u8>> {
-    json_response(200, &[("Cache-Control".into(), "max-age=300".into())], body)
+    json_response(
+        200,
+        &[("Cache-Control", Cow::Borrowed("max-age=300"))],
+        body,
+    )
 }
 
 /// A `303 See Other` to `location`, the answer to [`crate::Authorize::Redirect`]. 303 makes the
@@ -66,10 +72,14 @@ pub fn redirect(location: &str) -> Response<Vec<u8>> {
     r
 }
 
-fn error(status: u16, e: &OAuthError, extra: &[(String, String)]) -> Response<Vec<u8>> {
+fn error(
+    status: u16,
+    e: &OAuthError,
+    extra: &[(&'static str, Cow<'static, str>)],
+) -> Response<Vec<u8>> {
     let mut headers = vec![
-        ("Cache-Control".to_owned(), "no-store".to_owned()),
-        ("Pragma".to_owned(), "no-cache".to_owned()),
+        ("Cache-Control", Cow::Borrowed("no-store")),
+        ("Pragma", Cow::Borrowed("no-cache")),
     ];
     headers.extend_from_slice(extra);
     json_response(
@@ -92,7 +102,7 @@ fn form_request<B: AsRef<[u8]>>(
         return Err(Box::new(error(
             405,
             &OAuthError::invalid_request("the endpoint accepts only POST (RFC 6749 section 3.2)"),
-            &[("Allow".into(), "POST".into())],
+            &[("Allow", Cow::Borrowed("POST"))],
         )));
     }
     let body = req.body().as_ref();

@@ -166,6 +166,7 @@ impl ClientRegistry {
         self.store
             .get(id)
             .await?
+            .map(Arc::unwrap_or_clone)
             .ok_or_else(|| ClientError::NotFound(id.clone()))
     }
 

@@ -1,5 +1,7 @@
 //! The authorization endpoint (RFC 6749 §3.1, §4.1.1, §4.2.1).
 
+use std::sync::Arc;
+
 use url::form_urlencoded;
 
 use super::{AuthorizationServer, Params};
@@ -205,7 +207,7 @@ impl AuthorizationServer {
     async fn client_and_redirect(
         &self,
         params: &Params,
-    ) -> Result<(OAuthClient, TrustedRedirectUri, bool), OAuthError> {
+    ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = params.required("client_id")?;
         let id = ClientId::new(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
         let client = self.clients.store().get(&id).await?.ok_or_else(|| {
@@ -415,7 +417,6 @@ impl AuthorizationServer {
         checked: &Checked,
         state: Option<&str>,
     ) -> Result<String, OAuthError> {
-        let grant = GrantId::generate()?;
         let issuer = self.settings.issuer();
         let scope_text = granted.to_string();
         let scope_changed =
@@ -428,7 +429,7 @@ impl AuthorizationServer {
                         Some(user),
                         granted,
                         &checked.audience,
-                        &grant,
+                        None,
                         false,
                     )
                     .await?;
@@ -449,12 +450,14 @@ impl AuthorizationServer {
             }
             _ => {
                 let code = random::token_256()?;
+                let hash = TokenHash::of(&code);
                 let now = self.now();
                 let record = TokenRecord {
                     kind: TokenKind::AuthorizationCode,
                     client_id: client.id().clone(),
                     subject: Some(user.to_owned()),
-                    grant_id: grant,
+                    // Codes, and the tokens later issued from them, form one family.
+                    grant_id: GrantId::derived_from(&hash),
                     scope: granted.iter().map(str::to_owned).collect(),
                     audience: checked.audience.clone(),
                     issued_at: now,
@@ -465,7 +468,7 @@ impl AuthorizationServer {
                         nonce: checked.nonce.clone(),
                     }),
                 };
-                self.tokens.insert(TokenHash::of(&code), record).await?;
+                self.tokens.insert(hash, record).await?;
                 let mut pairs = vec![("code", code.as_str())];
                 if let Some(s) = state {
                     pairs.push(("state", s));

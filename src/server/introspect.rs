@@ -1,6 +1,8 @@
 //! Introspection (RFC 7662), revocation (RFC 7009), and access-token validation for resource
 //! servers in the same process.
 
+use std::sync::Arc;
+
 use serde_json::json;
 use url::Url;
 
@@ -138,7 +140,7 @@ impl AuthorizationServer {
         Ok(())
     }
 
-    async fn active_access_token(&self, token: &str) -> Result<TokenRecord, OAuthError> {
+    async fn active_access_token(&self, token: &str) -> Result<Arc<TokenRecord>, OAuthError> {
         let rec = self
             .tokens
             .get(&TokenHash::of(token))
@@ -151,12 +153,13 @@ impl AuthorizationServer {
         Ok(rec)
     }
 
-    fn info(rec: TokenRecord) -> Result<AccessTokenInfo, OAuthError> {
+    fn info(rec: &TokenRecord) -> Result<AccessTokenInfo, OAuthError> {
         Ok(AccessTokenInfo {
-            scope: Scope::from_tokens(rec.scope).map_err(|_| OAuthError::server_error())?,
-            client_id: rec.client_id,
-            subject: rec.subject,
-            audience: rec.audience,
+            scope: Scope::from_tokens(rec.scope.iter().cloned())
+                .map_err(|_| OAuthError::server_error())?,
+            client_id: rec.client_id.clone(),
+            subject: rec.subject.clone(),
+            audience: rec.audience.clone(),
             expires_at: rec.expires_at,
         })
     }
@@ -174,7 +177,7 @@ impl AuthorizationServer {
                 "the access token is not meant for this resource",
             ));
         }
-        Self::info(rec)
+        Self::info(&rec)
     }
 
     /// Checks a bearer token for the resource server that is the registered client `client`:
@@ -206,6 +209,6 @@ impl AuthorizationServer {
                 "the access token is not meant for this resource",
             ));
         }
-        Self::info(rec)
+        Self::info(&rec)
     }
 }

@@ -374,22 +374,28 @@ impl AuthorizationServer {
         Ok(out)
     }
 
-    /// Issues an access token (and optionally a refresh token) of one grant.
+    /// Issues an access token (and optionally a refresh token) of one grant; a new grant
+    /// (`None`) takes its ID from the access token.
     async fn issue(
         &self,
         client_id: &ClientId,
         subject: Option<&str>,
         scope: &Scope,
         audience: &[String],
-        grant: &GrantId,
+        grant: Option<&GrantId>,
         with_refresh: bool,
     ) -> Result<Issued, OAuthError> {
         let now = self.now();
         let lifetime = self.settings.access_token_lifetime;
+        let (random_part, refresh_token) = if with_refresh {
+            let (a, r) = random::token_pair()?;
+            (a, Some(r))
+        } else {
+            (random::token_256()?, None)
+        };
         let access_token = match &self.settings.token_format {
-            TokenFormat::Opaque => random::token_256()?,
+            TokenFormat::Opaque => random_part,
             TokenFormat::Jwt(signer) => {
-                let jti = random::token_256()?;
                 let scope_text = scope.to_string();
                 let claims = AccessClaims {
                     iss: self.settings.issuer(),
@@ -399,7 +405,7 @@ impl AuthorizationServer {
                     client_id: client_id.as_str(),
                     iat: now.0,
                     exp: now.plus_seconds(lifetime).0,
-                    jti: &jti,
+                    jti: &random_part,
                     scope: &scope_text,
                 };
                 signer
@@ -407,6 +413,10 @@ impl AuthorizationServer {
                     .map_err(|_| OAuthError::server_error())?
             }
         };
+        let access_hash = TokenHash::of(&access_token);
+        let grant = grant
+            .cloned()
+            .unwrap_or_else(|| GrantId::derived_from(&access_hash));
         let record = |kind, expires_at| TokenRecord {
             kind,
             client_id: client_id.clone(),
@@ -420,25 +430,21 @@ impl AuthorizationServer {
         };
         self.tokens
             .insert(
-                TokenHash::of(&access_token),
+                access_hash,
                 record(TokenKind::AccessToken, now.plus_seconds(lifetime)),
             )
             .await?;
-        let refresh_token = if with_refresh {
-            let token = random::token_256()?;
+        if let Some(token) = &refresh_token {
             self.tokens
                 .insert(
-                    TokenHash::of(&token),
+                    TokenHash::of(token),
                     record(
                         TokenKind::RefreshToken,
                         now.plus_seconds(self.settings.refresh_token_lifetime),
                     ),
                 )
                 .await?;
-            Some(token)
-        } else {
-            None
-        };
+        }
         Ok(Issued {
             access_token,
             refresh_token,

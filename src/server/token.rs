@@ -1,5 +1,8 @@
 //! The token endpoint (RFC 6749 §3.2, §4–§6; RFC 8693): client authentication and the grants.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
@@ -8,7 +11,7 @@ use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeVerifier;
 use crate::scope::Scope;
-use crate::store::{GrantId, Take, TokenHash, TokenKind, TokenRecord};
+use crate::store::{Take, TokenHash, TokenKind, TokenRecord};
 
 /// The token exchange grant type (RFC 8693 §2.1).
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -33,7 +36,7 @@ pub struct EndpointResponse {
     /// The HTTP status.
     pub status: u16,
     /// Headers to set besides `Content-Type: application/json`.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The JSON body; `Value::Null` for an empty body.
     pub body: serde_json::Value,
 }
@@ -44,8 +47,8 @@ impl EndpointResponse {
         EndpointResponse {
             status: 200,
             headers: vec![
-                ("Cache-Control".into(), "no-store".into()),
-                ("Pragma".into(), "no-cache".into()),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+                ("Pragma", Cow::Borrowed("no-cache")),
             ],
             body,
         }
@@ -63,8 +66,8 @@ impl EndpointResponse {
         if e.code == ErrorCode::InvalidClient {
             let realm = realm.replace(['"', '\\'], "");
             r.headers.push((
-                "WWW-Authenticate".into(),
-                format!("Basic realm=\"{realm}\""),
+                "WWW-Authenticate",
+                format!("Basic realm=\"{realm}\"").into(),
             ));
         }
         r
@@ -75,7 +78,7 @@ impl EndpointResponse {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -220,7 +223,7 @@ impl AuthorizationServer {
         &self,
         authorization: Option<&str>,
         params: &Params,
-    ) -> Result<(OAuthClient, ClientAuth), OAuthError> {
+    ) -> Result<(Arc<OAuthClient>, ClientAuth), OAuthError> {
         let basic = basic_credentials(authorization)?;
         let form_id = params.one("client_id")?;
         let form_secret = params.one("client_secret")?;
@@ -310,7 +313,7 @@ impl AuthorizationServer {
         kind: TokenKind,
         client: &OAuthClient,
         param: &str,
-    ) -> Result<Option<TokenRecord>, OAuthError> {
+    ) -> Result<Option<Arc<TokenRecord>>, OAuthError> {
         let Some(rec) = self.tokens.get(hash).await? else {
             return Ok(None);
         };
@@ -412,7 +415,7 @@ impl AuthorizationServer {
                 rec.subject.as_deref(),
                 &scope,
                 &rec.audience,
-                &rec.grant_id,
+                Some(&rec.grant_id),
                 true,
             )
             .await?;
@@ -439,14 +442,7 @@ impl AuthorizationServer {
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
-            .issue(
-                client.id(),
-                None,
-                &scope,
-                &audience,
-                &GrantId::generate()?,
-                false,
-            )
+            .issue(client.id(), None, &scope, &audience, None, false)
             .await?;
         Ok(token_body(&issued, params.one("scope")?).into())
     }
@@ -483,14 +479,7 @@ impl AuthorizationServer {
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
-            .issue(
-                client.id(),
-                Some(&user),
-                &scope,
-                &audience,
-                &GrantId::generate()?,
-                true,
-            )
+            .issue(client.id(), Some(&user), &scope, &audience, None, true)
             .await?;
         Ok(token_body(&issued, params.one("scope")?).into())
     }
@@ -575,7 +564,7 @@ impl AuthorizationServer {
                 rec.subject.as_deref(),
                 &scope,
                 &audience,
-                &rec.grant_id,
+                Some(&rec.grant_id),
                 true,
             )
             .await?;
@@ -689,7 +678,7 @@ impl AuthorizationServer {
                 rec.subject.as_deref(),
                 &scope,
                 &audience,
-                &rec.grant_id,
+                Some(&rec.grant_id),
                 false,
             )
             .await?;
@@ -714,7 +703,7 @@ impl AuthorizationServer {
                 decision.subject.as_deref(),
                 &scope,
                 &audience,
-                &GrantId::generate()?,
+                None,
                 decision.refresh_token,
             )
             .await?;

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::StoreError;
@@ -32,8 +34,9 @@ impl ClientQuery {
 /// and a redirect being recorded) cannot silently undo each other's changes.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// The client with this ID, if any.
-    async fn get(&self, id: &ClientId) -> Result<Option<OAuthClient>, StoreError>;
+    /// The client with this ID, if any. Shared, because every authorization and token request
+    /// reads one: a store that caches clients can hand out the same value without copying.
+    async fn get(&self, id: &ClientId) -> Result<Option<Arc<OAuthClient>>, StoreError>;
 
     /// Stores a new client; [`StoreError::Duplicate`] if the ID is taken. Atomic: of two
     /// concurrent inserts of one ID, one fails.

@@ -78,7 +78,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
     );
 
     // Optimistic update: the revision read must still be the stored one.
-    let mut renamed = got.clone();
+    let mut renamed = OAuthClient::clone(&got);
     let mut settings = renamed.settings().clone();
     settings.name = format!("gamma {tag}");
     renamed.update_settings(settings).expect("valid settings");
@@ -225,7 +225,10 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let code = TokenHash::of(&fresh("code"));
     let code_rec = record(TokenKind::AuthorizationCode, &client_a, &grant, far);
     store.insert(code, code_rec.clone()).await.expect("insert");
-    assert_eq!(store.get(&code).await.expect("get"), Some(code_rec.clone()));
+    assert_eq!(
+        store.get(&code).await.expect("get").as_deref(),
+        Some(&code_rec)
+    );
     assert!(
         matches!(
             store.insert(code, code_rec.clone()).await,
@@ -244,11 +247,11 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     // Take: once, then replay, then missing.
     assert_eq!(
         store.take(&code).await.expect("take"),
-        Take::Taken(code_rec.clone())
+        Take::Taken(Arc::new(code_rec.clone()))
     );
     assert_eq!(
         store.take(&code).await.expect("take"),
-        Take::AlreadyTaken(code_rec.clone()),
+        Take::AlreadyTaken(Arc::new(code_rec.clone())),
         "a second take reports the replay with the record"
     );
     assert_eq!(

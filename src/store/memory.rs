@@ -4,7 +4,8 @@
 //! across an `.await`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -24,12 +25,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// OAuth clients in a map.
 #[derive(Debug, Default)]
 pub struct MemoryClientStore {
-    clients: Mutex<HashMap<ClientId, OAuthClient>>,
+    clients: Mutex<HashMap<ClientId, Arc<OAuthClient>>>,
 }
 
 #[async_trait]
 impl ClientStore for MemoryClientStore {
-    async fn get(&self, id: &ClientId) -> Result<Option<OAuthClient>, StoreError> {
+    async fn get(&self, id: &ClientId) -> Result<Option<Arc<OAuthClient>>, StoreError> {
         Ok(lock(&self.clients).get(id).cloned())
     }
 
@@ -38,7 +39,7 @@ impl ClientStore for MemoryClientStore {
         if clients.contains_key(client.id()) {
             return Err(StoreError::Duplicate);
         }
-        clients.insert(client.id().clone(), client);
+        clients.insert(client.id().clone(), Arc::new(client));
         Ok(())
     }
 
@@ -49,7 +50,7 @@ impl ClientStore for MemoryClientStore {
             return Err(StoreError::Conflict);
         }
         client.set_revision(client.revision().wrapping_add(1));
-        *stored = client;
+        *stored = Arc::new(client);
         Ok(())
     }
 
@@ -65,7 +66,7 @@ impl ClientStore for MemoryClientStore {
         let mut found: Vec<OAuthClient> = lock(&self.clients)
             .values()
             .filter(|c| query.matches(c))
-            .cloned()
+            .map(|c| OAuthClient::clone(c))
             .collect();
         found.sort_by_cached_key(|c| (c.name().to_lowercase(), c.id().clone()));
         Ok(found)
@@ -80,6 +81,10 @@ impl ClientStore for MemoryClientStore {
         let Some(client) = clients.get_mut(id) else {
             return Ok(false);
         };
+        if client.untrusted_redirect_uris().iter().any(|u| u == uri) {
+            return Ok(false);
+        }
+        let client = Arc::make_mut(client);
         let changed = client.record_untrusted_redirect_uri(uri);
         if changed {
             client.set_revision(client.revision().wrapping_add(1));
@@ -88,16 +93,40 @@ impl ClientStore for MemoryClientStore {
     }
 }
 
+/// Hashes a [`TokenHash`] by taking 8 of its bytes: it is a SHA-256 digest already, so running
+/// SipHash over it again buys nothing. No flooding risk: keys are digests of tokens this server
+/// generated from the OS RNG, so nobody can choose colliding keys to insert.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // The last write of at least 8 bytes wins: for a `[u8; 32]` key that is the digest
+        // itself (after its length prefix).
+        if let Some(head) = bytes.first_chunk::<8>() {
+            self.0 = u64::from_ne_bytes(*head);
+        } else {
+            for b in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Tokens {
-    records: HashMap<TokenHash, Entry>,
+    records: HashMap<TokenHash, Entry, BuildHasherDefault<DigestHasher>>,
     /// Revoked grants, until the time their last record would have expired.
     revoked: HashMap<GrantId, Timestamp>,
 }
 
 #[derive(Debug)]
 struct Entry {
-    record: TokenRecord,
+    record: Arc<TokenRecord>,
     taken: bool,
 }
 
@@ -130,14 +159,14 @@ impl TokenStore for MemoryTokenStore {
         tokens.records.insert(
             hash,
             Entry {
-                record,
+                record: Arc::new(record),
                 taken: false,
             },
         );
         Ok(())
     }
 
-    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
         Ok(lock(&self.tokens)
             .records
             .get(hash)

@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,19 @@ impl GrantId {
         Ok(GrantId(random::token_256()?))
     }
 
+    /// The grant ID of the authorization whose first code or token has this hash. The hash
+    /// of a 256-bit random value is as unique as a fresh random ID, and costs no extra call to
+    /// the OS generator; it reveals nothing, as hashes are one-way.
+    pub fn derived_from(first: &TokenHash) -> Self {
+        use std::fmt::Write as _;
+        let mut hex = String::with_capacity(32);
+        for b in first.0.iter().take(16) {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+        }
+        GrantId(hex)
+    }
+
     /// A grant ID a store kept.
     pub fn new(value: impl Into<String>) -> Self {
         GrantId(value.into())
@@ -92,7 +106,8 @@ pub struct CodeBinding {
     pub nonce: Option<String>,
 }
 
-/// A code or token as a [`TokenStore`] keeps it.
+/// A code or token as a [`TokenStore`] keeps it. Records never change once stored, so stores
+/// hand them out shared (`Arc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// What it is.
@@ -126,10 +141,10 @@ impl TokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Take {
     /// This caller is the one that took the record.
-    Taken(TokenRecord),
+    Taken(Arc<TokenRecord>),
     /// Someone took it before: a replay. The record is returned so the caller can revoke its
     /// grant.
-    AlreadyTaken(TokenRecord),
+    AlreadyTaken(Arc<TokenRecord>),
     /// No such record (never issued, revoked, or purged).
     Missing,
 }
@@ -177,7 +192,7 @@ pub trait TokenStore: Send + Sync {
     async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError>;
 
     /// The record under `hash`, if present and not taken. Expiry is the caller's check.
-    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError>;
 
     /// Marks the record taken and returns it, atomically: among any number of concurrent
     /// calls for the same hash, exactly one gets [`Take::Taken`].
