@@ -13,13 +13,59 @@ use rand::rngs::SysRng;
 #[error("the operating system's random number generator failed: {0}")]
 pub struct RandomError(String);
 
-/// `N` random bytes.
-pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
-    let mut buf = [0u8; N];
+/// How many bytes are read from the OS at a time.
+const POOL_SIZE: usize = 4096;
+
+/// Bytes read from the OS generator in bulk and handed out once each.
+///
+/// A `getrandom` call costs the same few hundred nanoseconds for 32 bytes as for a few hundred,
+/// and a token flow needs several values: reading 4 KiB at a time keeps every value straight
+/// from the OS generator while paying the system call once per hundred or so. Each byte is
+/// handed out once and wiped as it goes. The pool is per thread and per process: a forked child
+/// must not hand out the values its parent also holds, so a change of process ID discards it.
+struct Pool {
+    pid: u32,
+    pos: usize,
+    buf: [u8; POOL_SIZE],
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Pool> = const {
+        std::cell::RefCell::new(Pool { pid: 0, pos: POOL_SIZE, buf: [0; POOL_SIZE] })
+    };
+}
+
+fn os_fill(buf: &mut [u8]) -> Result<(), RandomError> {
     SysRng
-        .try_fill_bytes(&mut buf)
-        .map_err(|e| RandomError(e.to_string()))?;
-    Ok(buf)
+        .try_fill_bytes(buf)
+        .map_err(|e| RandomError(e.to_string()))
+}
+
+/// `N` random bytes from the OS generator.
+pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut out = [0u8; N];
+    if N > POOL_SIZE / 4 {
+        os_fill(&mut out)?;
+        return Ok(out);
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let pid = std::process::id();
+        if pool.pid != pid || pool.pos + N > POOL_SIZE {
+            os_fill(&mut pool.buf)?;
+            pool.pid = pid;
+            pool.pos = 0;
+        }
+        let start = pool.pos;
+        let taken = pool
+            .buf
+            .get_mut(start..start + N)
+            .ok_or_else(|| RandomError("pool bounds".into()))?;
+        out.copy_from_slice(taken);
+        taken.fill(0);
+        pool.pos += N;
+        Ok(out)
+    })
 }
 
 /// A URL-safe string carrying 256 random bits (43 characters, no padding).
@@ -41,6 +87,16 @@ pub(crate) fn token_pair() -> Result<(String, String), RandomError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_values_are_never_repeated_across_refills() {
+        let mut seen = std::collections::HashSet::new();
+        // Several pool refills' worth.
+        for _ in 0..(3 * POOL_SIZE / 32) {
+            assert!(seen.insert(bytes::<32>().unwrap()));
+        }
+        assert!(seen.insert(bytes::<2048>().unwrap()[..32].try_into().unwrap()));
+    }
 
     #[test]
     fn tokens_are_43_url_safe_characters_and_differ() {

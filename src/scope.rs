@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,10 +18,11 @@ const MAX_TOKEN_LEN: usize = 200;
 )]
 pub struct ScopeError(pub String);
 
-/// A set of scope tokens, each checked against `scope-token = 1*NQCHAR`.
+/// A set of scope tokens, each checked against `scope-token = 1*NQCHAR`. Cheap to clone:
+/// every code and token record carries one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "Vec<String>", into = "Vec<String>")]
-pub struct Scope(BTreeSet<String>);
+pub struct Scope(Arc<BTreeSet<String>>);
 
 fn is_nqchar(b: u8) -> bool {
     b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
@@ -43,7 +45,7 @@ impl Scope {
             .filter(|t| !t.is_empty())
             .map(|t| check_token(t).map(|()| t.to_owned()))
             .collect::<Result<BTreeSet<_>, _>>()
-            .map(Scope)
+            .map(|set| Scope(Arc::new(set)))
     }
 
     /// A scope from separate tokens, each checked.
@@ -59,12 +61,15 @@ impl Scope {
                 check_token(&t).map(|()| t)
             })
             .collect::<Result<BTreeSet<_>, _>>()
-            .map(Scope)
+            .map(|set| Scope(Arc::new(set)))
     }
 
     /// The tokens in both sets.
     pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope(self.0.intersection(&other.0).cloned().collect())
+        if self.0.is_subset(&other.0) {
+            return self.clone();
+        }
+        Scope(Arc::new(self.0.intersection(&other.0).cloned().collect()))
     }
 
     /// Whether every token here is in `other`.
@@ -89,19 +94,19 @@ impl Scope {
 
     /// The tokens in `self` that are not in `other`.
     pub fn difference(&self, other: &Scope) -> Scope {
-        Scope(self.0.difference(&other.0).cloned().collect())
+        Scope(Arc::new(self.0.difference(&other.0).cloned().collect()))
     }
 
     /// The tokens in either set.
     pub fn union(&self, other: &Scope) -> Scope {
-        Scope(self.0.union(&other.0).cloned().collect())
+        Scope(Arc::new(self.0.union(&other.0).cloned().collect()))
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for t in &self.0 {
+        for t in self.0.iter() {
             if !first {
                 f.write_str(" ")?;
             }
@@ -121,13 +126,13 @@ impl TryFrom<Vec<String>> for Scope {
 
 impl From<Scope> for Vec<String> {
     fn from(s: Scope) -> Self {
-        s.0.into_iter().collect()
+        s.0.iter().cloned().collect()
     }
 }
 
 impl From<Scope> for BTreeSet<String> {
     fn from(s: Scope) -> Self {
-        s.0
+        Arc::unwrap_or_clone(s.0)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
 use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
-use portcullis::server::{ExtensionGrant, GrantDecision};
+use portcullis::server::{ExtensionGrant, GrantContext, GrantDecision};
 use portcullis::store::ConsentOwner;
 use portcullis::token::{JwtSigner, TokenFormat};
 use portcullis::users::MemoryUserDirectory;
@@ -235,6 +235,7 @@ impl ExtensionGrant for DemoGrant {
     }
     async fn grant(
         &self,
+        _ctx: &GrantContext<'_>,
         _client: &OAuthClient,
         params: &Params,
     ) -> Result<GrantDecision, OAuthError> {
@@ -242,8 +243,7 @@ impl ExtensionGrant for DemoGrant {
         Ok(GrantDecision {
             subject: Some(user.to_owned()),
             scope: Scope::parse("read write").unwrap(),
-            refresh_token: false,
-            issued_token_type: None,
+            ..GrantDecision::default()
         })
     }
 }
@@ -1087,6 +1087,37 @@ async fn token_exchange_issues_a_narrower_token_for_the_same_user() {
         ])
         .await;
     assert_eq!(error_of(&bad), "invalid_grant");
+}
+
+#[tokio::test]
+async fn extension_grant_types_must_be_unique_absolute_uris() {
+    let build = |b: portcullis::server::AuthorizationServerBuilder| {
+        b.users(Arc::new(MemoryUserDirectory::default())).build()
+    };
+    let s = || ServerSettings::new(ISSUER).unwrap();
+    assert!(
+        build(
+            AuthorizationServer::builder(s())
+                .extension_grant(Arc::new(portcullis::server::TokenExchange))
+        )
+        .is_err()
+    );
+    assert!(
+        build(
+            AuthorizationServer::builder(s())
+                .without_extension_grants()
+                .extension_grant(Arc::new(portcullis::server::TokenExchange))
+        )
+        .is_ok()
+    );
+    let server = build(AuthorizationServer::builder(s()).without_extension_grants()).unwrap();
+    assert!(
+        !server.metadata()["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == portcullis::server::TOKEN_EXCHANGE)
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The OAuth client: its identity, settings, and the state derived from them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -22,15 +23,15 @@ pub const MAX_CLIENT_ID_LEN: usize = 1024;
 pub const MAX_UNTRUSTED_REDIRECT_URIS: usize = 20;
 
 /// A client identifier (RFC 6749 §2.2): printable ASCII (RFC 6749 Appendix A.1), 1 to
-/// [`MAX_CLIENT_ID_LEN`] characters.
+/// [`MAX_CLIENT_ID_LEN`] characters. Cheap to clone: every code and token record carries one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientId(String);
+pub struct ClientId(Arc<str>);
 
 impl ClientId {
     /// Checks a client ID's syntax.
-    pub fn new(value: impl Into<String>) -> Result<Self, InvalidField> {
-        let value = value.into();
+    pub fn new(value: impl AsRef<str>) -> Result<Self, InvalidField> {
+        let value = value.as_ref();
         if value.is_empty() {
             return Err(InvalidField::new("client_id", "must not be empty"));
         }
@@ -46,7 +47,7 @@ impl ClientId {
                 "may contain only printable ASCII characters (RFC 6749 Appendix A.1)",
             ));
         }
-        Ok(ClientId(value))
+        Ok(ClientId(value.into()))
     }
 
     /// A fresh random ID in UUID version 4 form.
@@ -56,14 +57,17 @@ impl ClientId {
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
         let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_owned();
-        Ok(ClientId(format!(
-            "{}-{}-{}-{}-{}",
-            part(0..8),
-            part(8..12),
-            part(12..16),
-            part(16..20),
-            part(20..32)
-        )))
+        Ok(ClientId(
+            format!(
+                "{}-{}-{}-{}-{}",
+                part(0..8),
+                part(8..12),
+                part(12..16),
+                part(16..20),
+                part(20..32)
+            )
+            .into(),
+        ))
     }
 
     /// The ID's text.
@@ -75,13 +79,13 @@ impl ClientId {
 impl TryFrom<String> for ClientId {
     type Error = InvalidField;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        ClientId::new(value)
+        ClientId::new(&value)
     }
 }
 
 impl From<ClientId> for String {
     fn from(id: ClientId) -> String {
-        id.0
+        id.0.as_ref().to_owned()
     }
 }
 

@@ -77,7 +77,8 @@ const SINGLE: &[&str] = &[
 struct Checked {
     flow: Flow,
     scope: Scope,
-    scope_requested: Option<String>,
+    /// The `scope` parameter, parsed, if the request had one.
+    scope_requested: Option<Scope>,
     challenge: Option<CodeChallenge>,
     audience: Vec<String>,
     nonce: Option<String>,
@@ -95,7 +96,11 @@ fn redirect_with(base: &str, mode: Mode, pairs: &[(&str, &str)]) -> String {
         Mode::Query if base.ends_with('?') || base.ends_with('&') => "",
         Mode::Query => "&",
     };
-    format!("{base}{sep}{encoded}")
+    let mut out = String::with_capacity(base.len() + sep.len() + encoded.len());
+    out.push_str(base);
+    out.push_str(sep);
+    out.push_str(&encoded);
+    out
 }
 
 impl AuthorizationServer {
@@ -307,12 +312,14 @@ impl AuthorizationServer {
             )));
         }
 
-        let scope_requested = params.one("scope")?.map(str::to_owned);
-        let requested = match &scope_requested {
-            Some(s) => Scope::parse(s)
-                .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?,
-            None => client.scopes().clone(),
-        };
+        let scope_requested = params
+            .one("scope")?
+            .map(Scope::parse)
+            .transpose()
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+        let requested = scope_requested
+            .clone()
+            .unwrap_or_else(|| client.scopes().clone());
         let scope = requested.intersection(client.scopes());
         if scope.is_empty() {
             return Err(OAuthError::new(
@@ -418,9 +425,7 @@ impl AuthorizationServer {
         state: Option<&str>,
     ) -> Result<String, OAuthError> {
         let issuer = self.settings.issuer();
-        let scope_text = granted.to_string();
-        let scope_changed =
-            checked.scope_requested.as_deref().map(Scope::parse) != Some(Ok(granted.clone()));
+        let scope_changed = checked.scope_requested.as_ref() != Some(granted);
         match checked.flow {
             Flow::Implicit => {
                 let issued = self
@@ -439,6 +444,7 @@ impl AuthorizationServer {
                     ("token_type", "Bearer"),
                     ("expires_in", expires.as_str()),
                 ];
+                let scope_text = granted.to_string();
                 if scope_changed {
                     pairs.push(("scope", &scope_text));
                 }
@@ -458,7 +464,7 @@ impl AuthorizationServer {
                     subject: Some(user.to_owned()),
                     // Codes, and the tokens later issued from them, form one family.
                     grant_id: GrantId::derived_from(&hash),
-                    scope: granted.iter().map(str::to_owned).collect(),
+                    scope: granted.clone(),
                     audience: checked.audience.clone(),
                     issued_at: now,
                     expires_at: Timestamp(now.0.saturating_add(self.settings.code_lifetime)),

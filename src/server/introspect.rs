@@ -89,7 +89,7 @@ impl AuthorizationServer {
         if let Some(user) = &rec.subject {
             body.insert("username".into(), json!(user));
         }
-        body.insert("scope".into(), json!(rec.scope.join(" ")));
+        body.insert("scope".into(), json!(rec.scope.to_string()));
         body.insert("aud".into(), json!(rec.audience));
         body.insert("iss".into(), json!(self.settings.issuer()));
         body.insert("iat".into(), json!(rec.issued_at.0));
@@ -155,8 +155,7 @@ impl AuthorizationServer {
 
     fn info(rec: &TokenRecord) -> Result<AccessTokenInfo, OAuthError> {
         Ok(AccessTokenInfo {
-            scope: Scope::from_tokens(rec.scope.iter().cloned())
-                .map_err(|_| OAuthError::server_error())?,
+            scope: rec.scope.clone(),
             client_id: rec.client_id.clone(),
             subject: rec.subject.clone(),
             audience: rec.audience.clone(),

@@ -9,6 +9,7 @@
 //! ```
 
 mod authorize;
+mod exchange;
 mod introspect;
 mod params;
 mod token;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use url::Url;
 
 pub use authorize::{Authorize, ConsentPrompt, LoginPrompt};
+pub use exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, TokenExchange};
 pub use introspect::AccessTokenInfo;
 pub use params::Params;
 pub use token::{ClientAuth, EndpointResponse};
@@ -38,24 +40,38 @@ use crate::store::{
 use crate::token::{AccessClaims, TokenFormat};
 use crate::users::UserDirectory;
 
-/// A grant type a host adds to the token endpoint (RFC 6749 §4.5), such as its own
-/// assertion grant. The server authenticates the client and issues the tokens; the grant only
-/// decides who the token is for and with which scope.
+/// A grant type added to the token endpoint (RFC 6749 §4.5). RFC 8693 token exchange
+/// ([`TokenExchange`]) is one, registered by default; a host adds its own (an assertion grant,
+/// say) with [`AuthorizationServerBuilder::extension_grant`].
+///
+/// The server authenticates the client first and issues the tokens afterwards; the grant only
+/// decides who the token is for, with which scope, and in which family. The scope is narrowed
+/// to the client's scopes and the user's permissions whatever the grant says.
 #[async_trait]
 pub trait ExtensionGrant: Send + Sync {
     /// The `grant_type` value, an absolute URI.
     fn grant_type(&self) -> &str;
 
-    /// Checks the request's parameters for `client` and says what to issue.
+    /// Checks the request's parameters for the authenticated `client` and says what to issue.
     async fn grant(
         &self,
+        ctx: &GrantContext<'_>,
         client: &OAuthClient,
         params: &Params,
     ) -> Result<GrantDecision, OAuthError>;
 }
 
+/// What the server lends an [`ExtensionGrant`]: the token store (to look up a presented
+/// token) and the time.
+pub struct GrantContext<'a> {
+    /// The server's token store.
+    pub tokens: &'a dyn TokenStore,
+    /// The current time.
+    pub now: Timestamp,
+}
+
 /// What an [`ExtensionGrant`] allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GrantDecision {
     /// The user the token acts for; `None` for the client itself.
     pub subject: Option<String>,
@@ -65,6 +81,11 @@ pub struct GrantDecision {
     pub refresh_token: bool,
     /// `issued_token_type` for the response (RFC 8693 §2.2.1), if any.
     pub issued_token_type: Option<String>,
+    /// The family the tokens join, so revoking it revokes them; `None` starts a new one.
+    pub grant: Option<GrantId>,
+    /// Targets besides the request's `resource` parameters (RFC 8693's `audience`), checked
+    /// like them.
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,14 +160,21 @@ impl AuthorizationServerBuilder {
         self
     }
 
-    /// Adds an extension grant type.
+    /// Adds an extension grant type. Token exchange is registered already; call
+    /// [`Self::without_extension_grants`] first to drop it.
     pub fn extension_grant(mut self, grant: Arc<dyn ExtensionGrant>) -> Self {
         self.extensions.push(grant);
         self
     }
 
+    /// Removes every extension grant, token exchange included.
+    pub fn without_extension_grants(mut self) -> Self {
+        self.extensions.clear();
+        self
+    }
+
     /// The server; fails if no user directory was given or an extension grant type is not an
-    /// absolute URI or clashes with a built-in one.
+    /// absolute URI, clashes with a built-in one, or is registered twice.
     pub fn build(self) -> Result<AuthorizationServer, InvalidField> {
         let users = self
             .users
@@ -154,7 +182,10 @@ impl AuthorizationServerBuilder {
         let mut extensions = HashMap::new();
         for grant in self.extensions {
             let name = grant.grant_type().to_owned();
-            if Url::parse(&name).is_err() || token::BUILT_IN_GRANTS.contains(&name.as_str()) {
+            if Url::parse(&name).is_err()
+                || token::BUILT_IN_GRANTS.contains(&name.as_str())
+                || extensions.contains_key(&name)
+            {
                 return Err(InvalidField::new(
                     "grant_type",
                     format!("`{name}` must be an absolute URI not used by a built-in grant"),
@@ -225,7 +256,7 @@ impl AuthorizationServer {
             tokens: Arc::new(MemoryTokenStore::default()),
             users: None,
             clock: Arc::new(SystemClock),
-            extensions: Vec::new(),
+            extensions: vec![Arc::new(TokenExchange)],
         }
     }
 
@@ -286,7 +317,6 @@ impl AuthorizationServer {
             "password",
             "client_credentials",
             "refresh_token",
-            token::TOKEN_EXCHANGE,
         ];
         grants.extend(self.extensions.keys().map(String::as_str));
         let mut doc = object(serde_json::json!({
@@ -422,7 +452,7 @@ impl AuthorizationServer {
             client_id: client_id.clone(),
             subject: subject.map(str::to_owned),
             grant_id: grant.clone(),
-            scope: scope.iter().map(str::to_owned).collect(),
+            scope: scope.clone(),
             audience: audience.to_vec(),
             issued_at: now,
             expires_at,

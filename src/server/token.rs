@@ -13,17 +13,11 @@ use crate::pkce::CodeVerifier;
 use crate::scope::Scope;
 use crate::store::{Take, TokenHash, TokenKind, TokenRecord};
 
-/// The token exchange grant type (RFC 8693 §2.1).
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-/// The token type URI of an access token (RFC 8693 §3).
-pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-
 pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
     "authorization_code",
     "client_credentials",
     "password",
     "refresh_token",
-    TOKEN_EXCHANGE,
 ];
 
 /// The most distinct usernames whose failed password attempts are remembered; past that,
@@ -206,7 +200,6 @@ impl AuthorizationServer {
             "client_credentials" => self.client_credentials_grant(&client, params).await,
             "password" => self.password_grant(&client, params).await,
             "refresh_token" => self.refresh_grant(&client, params).await,
-            TOKEN_EXCHANGE => self.exchange_grant(&client, params).await,
             other => match self.extensions.get(other).cloned() {
                 Some(ext) => self.extension_grant(&client, params, ext.as_ref()).await,
                 None => Err(OAuthError::new(
@@ -378,11 +371,11 @@ impl AuthorizationServer {
         }
         let code = params.required("code")?;
         let hash = TokenHash::of(code);
-        if let Some(rec) = self
+        let peeked = self
             .peek(&hash, TokenKind::AuthorizationCode, client, "code")
-            .await?
-        {
-            self.check_code_binding(&rec, params)?;
+            .await?;
+        if let Some(rec) = &peeked {
+            self.check_code_binding(rec, params)?;
         }
         let rec = match self.tokens.take(&hash).await? {
             Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
@@ -398,17 +391,18 @@ impl AuthorizationServer {
             }
             Take::Taken(rec) => rec,
         };
-        // Records never change, so these repeat the checks above; they matter only if the
-        // record appeared between `get` and `take`.
-        if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
-            return Err(invalid_grant("code: was issued to another client"));
+        // Records never change, so the checks on the peeked record hold for the taken one;
+        // they run here only if the record appeared between `get` and `take`.
+        if peeked.is_none() {
+            if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
+                return Err(invalid_grant("code: was issued to another client"));
+            }
+            if rec.is_expired(self.now()) {
+                return Err(invalid_grant("code: has expired"));
+            }
+            self.check_code_binding(&rec, params)?;
         }
-        if rec.is_expired(self.now()) {
-            return Err(invalid_grant("code: has expired"));
-        }
-        self.check_code_binding(&rec, params)?;
-        let scope = Scope::from_tokens(rec.scope.iter().cloned())
-            .map_err(|_| OAuthError::server_error())?;
+        let scope = rec.scope.clone();
         let issued = self
             .issue(
                 client.id(),
@@ -587,8 +581,7 @@ impl AuthorizationServer {
 
     /// The scope a refresh asks for: the original grant's, or a subset of it (RFC 6749 §6).
     fn refresh_scope(&self, rec: &TokenRecord, params: &Params) -> Result<Scope, OAuthError> {
-        let original = Scope::from_tokens(rec.scope.iter().cloned())
-            .map_err(|_| OAuthError::server_error())?;
+        let original = rec.scope.clone();
         match params.one("scope")? {
             Some(s) => {
                 let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
@@ -626,84 +619,30 @@ impl AuthorizationServer {
             .collect()
     }
 
-    async fn exchange_grant(
-        &self,
-        client: &OAuthClient,
-        params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
-        if client.client_type() == ClientType::Public {
-            return Err(unauthorized(
-                "grant_type: token exchange needs a confidential client",
-            ));
-        }
-        let subject_token = params.required("subject_token")?;
-        let token_type = params.required("subject_token_type")?;
-        if token_type != ACCESS_TOKEN_TYPE {
-            return Err(OAuthError::invalid_request(format!(
-                "subject_token_type: only `{ACCESS_TOKEN_TYPE}` is supported"
-            )));
-        }
-        if params.has("actor_token") {
-            return Err(OAuthError::invalid_request(
-                "actor_token: delegation is not supported",
-            ));
-        }
-        if let Some(t) = params.one("requested_token_type")?
-            && t != ACCESS_TOKEN_TYPE
-        {
-            return Err(OAuthError::invalid_request(format!(
-                "requested_token_type: only `{ACCESS_TOKEN_TYPE}` can be issued"
-            )));
-        }
-        let rec = self
-            .tokens
-            .get(&TokenHash::of(subject_token))
-            .await?
-            .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(self.now()))
-            .ok_or_else(|| invalid_grant("subject_token: is invalid, expired or revoked"))?;
-        let held = Scope::from_tokens(rec.scope.iter().cloned())
-            .map_err(|_| OAuthError::server_error())?;
-        let scope = self
-            .requested_scope(client, params)
-            .await?
-            .intersection(&held);
-        let scope = self.for_user(scope, rec.subject.as_deref()).await?;
-        let mut targets = params.all("resource");
-        targets.extend(params.all("audience"));
-        let audience = self.audiences(&targets).await?;
-        // The new token belongs to the subject token's grant: revoking that grant ends both.
-        let issued = self
-            .issue(
-                client.id(),
-                rec.subject.as_deref(),
-                &scope,
-                &audience,
-                Some(&rec.grant_id),
-                false,
-            )
-            .await?;
-        let mut body = token_body(&issued, params.one("scope")?);
-        body.insert("issued_token_type".into(), json!(ACCESS_TOKEN_TYPE));
-        Ok(body.into())
-    }
-
     async fn extension_grant(
         &self,
         client: &OAuthClient,
         params: &Params,
         ext: &dyn super::ExtensionGrant,
     ) -> Result<serde_json::Value, OAuthError> {
-        let decision = ext.grant(client, params).await?;
+        let ctx = super::GrantContext {
+            tokens: self.tokens.as_ref(),
+            now: self.now(),
+        };
+        let decision = ext.grant(&ctx, client, params).await?;
+        // Whatever the grant decides, a token never exceeds the client's scopes or the user's.
         let scope = decision.scope.intersection(client.scopes());
         let scope = self.for_user(scope, decision.subject.as_deref()).await?;
-        let audience = self.audiences(&params.all("resource")).await?;
+        let mut targets = params.all("resource");
+        targets.extend(decision.resources.iter().map(String::as_str));
+        let audience = self.audiences(&targets).await?;
         let issued = self
             .issue(
                 client.id(),
                 decision.subject.as_deref(),
                 &scope,
                 &audience,
-                None,
+                decision.grant.as_ref(),
                 decision.refresh_token,
             )
             .await?;

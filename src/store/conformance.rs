@@ -202,7 +202,7 @@ fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> 
         client_id: client.clone(),
         subject: Some("alice".into()),
         grant_id: grant.clone(),
-        scope: vec!["read".into()],
+        scope: crate::scope::Scope::parse("read").unwrap_or_default(),
         audience: vec!["https://api.example.com/".into()],
         issued_at: Timestamp(expires.saturating_sub(60)),
         expires_at: Timestamp(expires),

@@ -11,6 +11,7 @@ use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::pkce::CodeChallenge;
 use crate::random::{self, RandomError};
+use crate::scope::Scope;
 
 /// The SHA-256 of a code or token: the only form in which a [`TokenStore`] sees it, so a leaked
 /// store holds nothing a client could present.
@@ -61,31 +62,43 @@ pub enum TokenKind {
 /// revokes them all: RFC 9700 §4.5 and §4.14 ask for this when a code or refresh token is
 /// replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct GrantId(String);
+#[serde(from = "String", into = "String")]
+pub struct GrantId(Arc<str>);
+
+impl From<String> for GrantId {
+    fn from(s: String) -> Self {
+        GrantId(s.into())
+    }
+}
+
+impl From<GrantId> for String {
+    fn from(g: GrantId) -> Self {
+        g.0.as_ref().to_owned()
+    }
+}
 
 impl GrantId {
     /// A fresh random grant ID.
     pub fn generate() -> Result<Self, RandomError> {
-        Ok(GrantId(random::token_256()?))
+        Ok(GrantId(random::token_256()?.into()))
     }
 
     /// The grant ID of the authorization whose first code or token has this hash. The hash
     /// of a 256-bit random value is as unique as a fresh random ID, and costs no extra call to
     /// the OS generator; it reveals nothing, as hashes are one-way.
     pub fn derived_from(first: &TokenHash) -> Self {
-        use std::fmt::Write as _;
         let mut hex = String::with_capacity(32);
         for b in first.0.iter().take(16) {
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{b:02x}");
+            for nibble in [b >> 4, b & 0x0f] {
+                hex.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
         }
-        GrantId(hex)
+        GrantId(hex.into())
     }
 
     /// A grant ID a store kept.
     pub fn new(value: impl Into<String>) -> Self {
-        GrantId(value.into())
+        GrantId(value.into().into())
     }
 
     /// The ID's text.
@@ -118,8 +131,8 @@ pub struct TokenRecord {
     pub subject: Option<String>,
     /// The authorization it descends from.
     pub grant_id: GrantId,
-    /// The granted scope tokens.
-    pub scope: Vec<String>,
+    /// The granted scope.
+    pub scope: Scope,
     /// The resources (audiences) it is good for.
     pub audience: Vec<String>,
     /// When it was issued.
