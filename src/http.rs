@@ -25,18 +25,18 @@ pub fn query(uri: &Uri) -> Params {
 fn json_response(
     status: u16,
     headers: &[(&'static str, Cow<'static, str>)],
-    body: &serde_json::Value,
+    body: &str,
 ) -> Response<Vec<u8>> {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     for (name, value) in headers {
         builder = builder.header(*name, value.as_ref());
     }
-    let bytes = if body.is_null() {
+    let bytes = if body.is_empty() {
         Vec::new()
     } else {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
-        serde_json::to_vec(body).unwrap_or_default()
+        body.as_bytes().to_vec()
     };
     builder.body(bytes).unwrap_or_else(|_| {
         let mut r = Response::new(Vec::new());
@@ -55,7 +55,7 @@ pub fn document(body: &serde_json::Value) -> Response<Vec<u8>> {
     json_response(
         200,
         &[("Cache-Control", Cow::Borrowed("max-age=300"))],
-        body,
+        &body.to_string(),
     )
 }
 
@@ -85,7 +85,8 @@ fn error(
     json_response(
         status,
         &headers,
-        &serde_json::json!({"error": e.code.as_str(), "error_description": e.description}),
+        &serde_json::json!({"error": e.code.as_str(), "error_description": e.description})
+            .to_string(),
     )
 }
 

@@ -81,8 +81,22 @@ pub enum PkceError {
     UnknownMethod(String),
 }
 
+/// RFC 3986 unreserved characters, the PKCE alphabet, as a lookup table.
+// Evaluated at compile time: an index out of range would fail the build, not a request.
+#[allow(clippy::indexing_slicing)]
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        i += 1;
+    }
+    t
+};
+
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Keeps error messages short when a hostile value is huge.
@@ -159,18 +173,20 @@ impl CodeChallenge {
     /// whether `plain` is acceptable is the server's policy, not a syntax question.
     pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
         let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
-        if !value.bytes().all(is_unreserved) {
+        // One pass for both alphabets: unreserved, and base64url (unreserved minus `.`, `~`).
+        let (mut unreserved, mut base64url) = (true, true);
+        for b in value.bytes() {
+            let u = is_unreserved(b);
+            unreserved &= u;
+            base64url &= u && b != b'.' && b != b'~';
+        }
+        if !unreserved {
             return Err(PkceError::ChallengeCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
             return Err(PkceError::ChallengeLength(value.len()));
         }
-        if method == PkceMethod::S256
-            && (value.len() != S256_CHALLENGE_LEN
-                || !value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        {
+        if method == PkceMethod::S256 && (value.len() != S256_CHALLENGE_LEN || !base64url) {
             return Err(PkceError::NotS256Digest);
         }
         Ok(CodeChallenge {

@@ -144,8 +144,8 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-fn error_of(r: &EndpointResponse) -> &str {
-    r.body["error"].as_str().unwrap_or("")
+fn error_of(r: &EndpointResponse) -> String {
+    r.json()["error"].as_str().unwrap_or("").to_owned()
 }
 
 struct Pkce {
@@ -200,8 +200,8 @@ impl Env {
         let p = pkce();
         let code = self.public_code(user, None, &p).await;
         let r = self.redeem_public(&code, p.verifier.secret()).await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        r.body
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
     }
 
     async fn conf_post(&self, extra: &[(&str, &str)]) -> EndpointResponse {
@@ -221,8 +221,8 @@ impl Env {
                 &params(&[("token", token)]),
             )
             .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        r.body
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
     }
 }
 
@@ -611,9 +611,9 @@ async fn a_wrong_verifier_fails() {
     let p = pkce();
     let code = e.public_code("alice", None, &p).await;
     let r = e.redeem_public(&code, &"x".repeat(43)).await;
-    assert_eq!((r.status, error_of(&r)), (400, "invalid_grant"));
+    assert_eq!((r.status, error_of(&r).as_str()), (400, "invalid_grant"));
     assert!(
-        r.body["error_description"]
+        r.json()["error_description"]
             .as_str()
             .unwrap()
             .starts_with("code_verifier:")
@@ -627,8 +627,8 @@ async fn a_reused_code_fails_and_revokes_its_tokens() {
     let code = e.public_code("alice", None, &p).await;
     let first = e.redeem_public(&code, p.verifier.secret()).await;
     assert_eq!(first.status, 200);
-    let access = first.body["access_token"].as_str().unwrap().to_owned();
-    let refresh = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let access = first.json()["access_token"].as_str().unwrap().to_owned();
+    let refresh = first.json()["refresh_token"].as_str().unwrap().to_owned();
     let again = e.redeem_public(&code, p.verifier.secret()).await;
     assert_eq!(error_of(&again), "invalid_grant");
     assert_eq!(e.introspect(&access).await["active"], false);
@@ -655,7 +655,7 @@ async fn an_expired_code_fails() {
     let r = e.redeem_public(&code, p.verifier.secret()).await;
     assert_eq!(error_of(&r), "invalid_grant");
     assert!(
-        r.body["error_description"]
+        r.json()["error_description"]
             .as_str()
             .unwrap()
             .contains("expired")
@@ -682,7 +682,7 @@ async fn a_verifier_for_a_code_without_challenge_is_a_downgrade() {
         .await;
     assert_eq!(error_of(&resp), "invalid_grant");
     assert!(
-        resp.body["error_description"]
+        resp.json()["error_description"]
             .as_str()
             .unwrap()
             .contains("downgrade")
@@ -741,7 +741,7 @@ async fn basic_credentials_are_form_decoded() {
             &params(&[("grant_type", "client_credentials")]),
         )
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test]
@@ -754,7 +754,7 @@ async fn wrong_secrets_get_401_with_a_basic_challenge() {
             &params(&[("grant_type", "client_credentials")]),
         )
         .await;
-    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
     assert!(
         r.header("WWW-Authenticate")
             .unwrap()
@@ -771,7 +771,7 @@ async fn wrong_secrets_get_401_with_a_basic_challenge() {
             ]),
         )
         .await;
-    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
     // Unknown client: the same answer.
     let r = e
         .server
@@ -780,7 +780,7 @@ async fn wrong_secrets_get_401_with_a_basic_challenge() {
             &params(&[("grant_type", "client_credentials")]),
         )
         .await;
-    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
     // A confidential client must authenticate.
     let r = e
         .server
@@ -808,7 +808,7 @@ async fn two_authentication_methods_at_once_are_refused() {
             ]),
         )
         .await;
-    assert_eq!((r.status, error_of(&r)), (400, "invalid_request"));
+    assert_eq!((r.status, error_of(&r).as_str()), (400, "invalid_request"));
 }
 
 #[tokio::test]
@@ -836,9 +836,11 @@ async fn client_credentials_tokens_are_the_clients_own() {
         .conf_post(&[("grant_type", "client_credentials"), ("scope", "read")])
         .await;
     assert_eq!(r.status, 200);
-    assert!(r.body.get("refresh_token").is_none());
-    assert!(r.body.get("scope").is_none(), "same as requested");
-    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert!(r.json().get("refresh_token").is_none());
+    assert!(r.json().get("scope").is_none(), "same as requested");
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(info["sub"], e.conf.id().as_str());
     assert!(info.get("username").is_none());
 
@@ -883,8 +885,8 @@ async fn password_grant_checks_the_password_and_throttles_per_user() {
         ("password", "alice-password"),
     ];
     let r = e.conf_post(&ok).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    assert!(r.body.get("refresh_token").is_some());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json().get("refresh_token").is_some());
     for _ in 0..5 {
         let r = e
             .conf_post(&[
@@ -899,7 +901,7 @@ async fn password_grant_checks_the_password_and_throttles_per_user() {
     let r = e.conf_post(&ok).await;
     assert_eq!(error_of(&r), "invalid_grant");
     assert!(
-        r.body["error_description"]
+        r.json()["error_description"]
             .as_str()
             .unwrap()
             .contains("too many failed attempts")
@@ -941,9 +943,10 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family() {
     let rt1 = first["refresh_token"].as_str().unwrap();
     let second = refresh(rt1).await;
     assert_eq!(second.status, 200);
-    let rt2 = second.body["refresh_token"].as_str().unwrap();
+    let second_json = second.json();
+    let rt2 = second_json["refresh_token"].as_str().unwrap();
     assert_ne!(rt1, rt2);
-    let access2 = second.body["access_token"].as_str().unwrap();
+    let access2 = second_json["access_token"].as_str().unwrap();
     assert_eq!(e.introspect(access2).await["active"], true);
 
     let replay = refresh(rt1).await;
@@ -988,9 +991,11 @@ async fn refresh_may_narrow_scope_but_never_widen_it() {
             ]),
         )
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    assert!(r.body.get("scope").is_none());
-    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json().get("scope").is_none());
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(info["scope"], "read");
 }
 
@@ -1015,7 +1020,8 @@ async fn the_reuse_interval_returns_the_same_successor_then_expires() {
     let c = e.server.token(None, &req).await;
     assert_eq!(error_of(&c), "invalid_grant");
     assert_eq!(
-        e.introspect(a.body["access_token"].as_str().unwrap()).await["active"],
+        e.introspect(a.json()["access_token"].as_str().unwrap())
+            .await["active"],
         false
     );
 }
@@ -1037,7 +1043,7 @@ async fn scope_never_exceeds_the_users_permissions() {
     assert_eq!(r["error"], "invalid_scope");
     let code = e.public_code("bob", Some("read write"), &p).await;
     let tokens = e.redeem_public(&code, p.verifier.secret()).await;
-    assert_eq!(tokens.body["scope"], "read");
+    assert_eq!(tokens.json()["scope"], "read");
 }
 
 #[tokio::test]
@@ -1062,12 +1068,14 @@ async fn token_exchange_issues_a_narrower_token_for_the_same_user() {
             ("resource", "https://api.example.com/"),
         ])
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        r.body["issued_token_type"],
+        r.json()["issued_token_type"],
         "urn:ietf:params:oauth:token-type:access_token"
     );
-    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(
         (info["sub"].as_str(), info["scope"].as_str()),
         (Some("alice"), Some("read"))
@@ -1126,8 +1134,10 @@ async fn an_extension_grant_is_dispatched_and_narrowed() {
     let r = e
         .conf_post(&[("grant_type", "urn:example:grant:demo"), ("user", "bob")])
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let info = e.introspect(r.body["access_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(info["scope"], "read", "bob holds only read");
     assert!(
         e.server.metadata()["grant_types_supported"]
@@ -1157,8 +1167,9 @@ async fn resources_must_be_known_and_bind_the_token() {
             ("resource", "https://app.example.com/"),
         ])
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let token = r.body["access_token"].as_str().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let json = r.json();
+    let token = json["access_token"].as_str().unwrap();
     assert!(
         e.server
             .validate_access_token_for_client(token, e.public.id())
@@ -1204,7 +1215,7 @@ async fn introspection_needs_a_confidential_client_and_hides_unknown_tokens() {
             &params(&[("token", "x"), ("client_id", e.public.id().as_str())]),
         )
         .await;
-    assert_eq!((r.status, error_of(&r)), (401, "invalid_client"));
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
     assert_eq!(
         e.introspect("unknown").await,
         serde_json::json!({"active": false})

@@ -85,22 +85,36 @@ struct Checked {
 }
 
 fn redirect_with(base: &str, mode: Mode, pairs: &[(&str, &str)]) -> String {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        ser.append_pair(k, v);
-    }
-    let encoded = ser.finish();
     let sep = match mode {
         Mode::Fragment => "#",
         Mode::Query if !base.contains('?') => "?",
         Mode::Query if base.ends_with('?') || base.ends_with('&') => "",
         Mode::Query => "&",
     };
-    let mut out = String::with_capacity(base.len() + sep.len() + encoded.len());
+    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(base.len() + sep.len() + len + 16);
     out.push_str(base);
     out.push_str(sep);
-    out.push_str(&encoded);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_form_encoded(&mut out, k);
+        out.push('=');
+        push_form_encoded(&mut out, v);
+    }
     out
+}
+
+/// Appends `value` form-encoded; codes and tokens (base64url) need no encoding, so the common
+/// case is a plain copy.
+fn push_form_encoded(out: &mut String, value: &str) {
+    let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    if value.bytes().all(safe) {
+        out.push_str(value);
+    } else {
+        out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    }
 }
 
 impl AuthorizationServer {
@@ -260,9 +274,7 @@ impl AuthorizationServer {
         client: &OAuthClient,
         params: &Params,
     ) -> Result<Checked, OAuthError> {
-        for name in SINGLE {
-            params.one(name)?;
-        }
+        params.reject_repeats(SINGLE)?;
         // RFC 9101 request objects are not supported; ignoring them would drop parameters the
         // client meant to be authoritative.
         for name in ["request", "request_uri"] {

@@ -49,7 +49,7 @@ impl AuthorizationServer {
         params: &Params,
     ) -> EndpointResponse {
         match self.introspect_inner(authorization, params).await {
-            Ok(body) => EndpointResponse::no_store(body),
+            Ok(body) => EndpointResponse::no_store(body.to_string()),
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
         }
     }
@@ -105,7 +105,7 @@ impl AuthorizationServer {
             Ok(()) => EndpointResponse {
                 status: 200,
                 headers: Vec::new(),
-                body: serde_json::Value::Null,
+                body: String::new(),
             },
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
         }

@@ -98,7 +98,7 @@ struct Failures {
 struct Rotation {
     client_id: ClientId,
     at: Timestamp,
-    body: serde_json::Value,
+    body: String,
 }
 
 /// An OAuth 2.0 authorization server over the host's stores. Cheap to share: wrap it in an

@@ -39,6 +39,27 @@ impl Params {
         Ok(found)
     }
 
+    /// Fails with `invalid_request` naming the first of `names` (at most 64) that appears
+    /// more than once with a value; one pass over the parameters.
+    pub fn reject_repeats(&self, names: &[&str]) -> Result<(), OAuthError> {
+        let mut seen = 0u64;
+        for (n, v) in &self.0 {
+            if v.is_empty() {
+                continue;
+            }
+            if let Some(i) = names.iter().take(64).position(|x| x == n) {
+                let bit = 1u64 << i;
+                if seen & bit != 0 {
+                    return Err(OAuthError::invalid_request(format!(
+                        "{n}: must not be repeated (RFC 6749 section 3.1)"
+                    )));
+                }
+                seen |= bit;
+            }
+        }
+        Ok(())
+    }
+
     /// The value of `name`, which must be present.
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
         self.one(name)?
@@ -98,6 +119,13 @@ mod tests {
         );
         assert_eq!(p.all("r"), ["1", "2"]);
         assert_eq!(p.required("b").unwrap_err().description, "b: is required");
+        assert!(p.reject_repeats(&["a", "b", "r"]).is_err());
+        assert!(p.reject_repeats(&["a", "b", "zz"]).is_ok());
+        let e = p.reject_repeats(&["a", "c"]).unwrap_err();
+        assert_eq!(
+            e.description,
+            "c: must not be repeated (RFC 6749 section 3.1)"
+        );
     }
 
     #[test]

@@ -31,13 +31,13 @@ pub struct EndpointResponse {
     pub status: u16,
     /// Headers to set besides `Content-Type: application/json`.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
-    /// The JSON body; `Value::Null` for an empty body.
-    pub body: serde_json::Value,
+    /// The JSON body as text, ready to send; empty for no body.
+    pub body: String,
 }
 
 impl EndpointResponse {
     /// A 200 answer whose body must not be cached (RFC 6749 §5.1).
-    pub(crate) fn no_store(body: serde_json::Value) -> Self {
+    pub(crate) fn no_store(body: String) -> Self {
         EndpointResponse {
             status: 200,
             headers: vec![
@@ -52,10 +52,13 @@ impl EndpointResponse {
     /// 6749 §5.2 requires it when Basic was tried, and RFC 9110 §15.5.2 requires a challenge on
     /// every 401.
     pub(crate) fn error(e: &OAuthError, realm: &str) -> Self {
-        let mut r = EndpointResponse::no_store(json!({
-            "error": e.code.as_str(),
-            "error_description": e.description,
-        }));
+        let mut r = EndpointResponse::no_store(
+            json!({
+                "error": e.code.as_str(),
+                "error_description": e.description,
+            })
+            .to_string(),
+        );
         r.status = e.code.status();
         if e.code == ErrorCode::InvalidClient {
             let realm = realm.replace(['"', '\\'], "");
@@ -65,6 +68,11 @@ impl EndpointResponse {
             ));
         }
         r
+    }
+
+    /// The body parsed as JSON (`Null` when empty), for tests and hosts that want to inspect it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
 
     /// The value of a header this response sets.
@@ -156,22 +164,35 @@ fn scope_json(issued: &Issued, requested: Option<&str>) -> Option<String> {
     }
 }
 
+/// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1).
+#[derive(serde::Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'a str>,
+}
+
 fn token_body(
     issued: &Issued,
     requested_scope: Option<&str>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut body = super::object(json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    }));
-    if let Some(rt) = &issued.refresh_token {
-        body.insert("refresh_token".into(), json!(rt));
-    }
-    if let Some(scope) = scope_json(issued, requested_scope) {
-        body.insert("scope".into(), json!(scope));
-    }
-    body
+    issued_token_type: Option<&str>,
+) -> String {
+    let response = TokenResponse {
+        access_token: &issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh_token.as_deref(),
+        scope: scope_json(issued, requested_scope),
+        issued_token_type,
+    };
+    // Serializing strings and numbers into a String cannot fail.
+    serde_json::to_string(&response).unwrap_or_default()
 }
 
 impl AuthorizationServer {
@@ -187,7 +208,7 @@ impl AuthorizationServer {
         &self,
         authorization: Option<&str>,
         params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         let (client, _) = self.authenticate(authorization, params).await?;
         let grant_type = params.required("grant_type")?;
         if client.flows().is_empty() {
@@ -363,7 +384,7 @@ impl AuthorizationServer {
         &self,
         client: &OAuthClient,
         params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         if !client.allows(Flow::AuthorizationCode) {
             return Err(unauthorized(
                 "grant_type: the client may not use the authorization code flow",
@@ -413,14 +434,14 @@ impl AuthorizationServer {
                 true,
             )
             .await?;
-        Ok(token_body(&issued, None).into())
+        Ok(token_body(&issued, None, None))
     }
 
     async fn client_credentials_grant(
         &self,
         client: &OAuthClient,
         params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         if client.client_type() == ClientType::Public {
             return Err(unauthorized(
                 "grant_type: a public client cannot use client credentials (RFC 6749 section 4.4)",
@@ -438,14 +459,14 @@ impl AuthorizationServer {
         let issued = self
             .issue(client.id(), None, &scope, &audience, None, false)
             .await?;
-        Ok(token_body(&issued, params.one("scope")?).into())
+        Ok(token_body(&issued, params.one("scope")?, None))
     }
 
     async fn password_grant(
         &self,
         client: &OAuthClient,
         params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         if !client.allows(Flow::ResourceOwner) {
             return Err(unauthorized(
                 "grant_type: the client may not use the resource owner password flow",
@@ -475,7 +496,7 @@ impl AuthorizationServer {
         let issued = self
             .issue(client.id(), Some(&user), &scope, &audience, None, true)
             .await?;
-        Ok(token_body(&issued, params.one("scope")?).into())
+        Ok(token_body(&issued, params.one("scope")?, None))
     }
 
     fn record_password_failure(&self, username: &str, now: crate::Timestamp) {
@@ -503,7 +524,7 @@ impl AuthorizationServer {
         &self,
         client: &OAuthClient,
         params: &Params,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         let presented = params.required("refresh_token")?;
         let hash = TokenHash::of(presented);
         if let Some(rec) = self
@@ -562,7 +583,7 @@ impl AuthorizationServer {
                 true,
             )
             .await?;
-        let body: serde_json::Value = token_body(&issued, params.one("scope")?).into();
+        let body = token_body(&issued, params.one("scope")?, None);
         if self.settings.refresh_reuse_interval > 0 {
             let mut recent = lock(&self.recent_rotations);
             let interval = self.settings.refresh_reuse_interval;
@@ -624,7 +645,7 @@ impl AuthorizationServer {
         client: &OAuthClient,
         params: &Params,
         ext: &dyn super::ExtensionGrant,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         let ctx = super::GrantContext {
             tokens: self.tokens.as_ref(),
             now: self.now(),
@@ -646,10 +667,10 @@ impl AuthorizationServer {
                 decision.refresh_token,
             )
             .await?;
-        let mut body = token_body(&issued, params.one("scope")?);
-        if let Some(t) = decision.issued_token_type {
-            body.insert("issued_token_type".into(), json!(t));
-        }
-        Ok(body.into())
+        Ok(token_body(
+            &issued,
+            params.one("scope")?,
+            decision.issued_token_type.as_deref(),
+        ))
     }
 }

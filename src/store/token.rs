@@ -87,13 +87,15 @@ impl GrantId {
     /// of a 256-bit random value is as unique as a fresh random ID, and costs no extra call to
     /// the OS generator; it reveals nothing, as hashes are one-way.
     pub fn derived_from(first: &TokenHash) -> Self {
-        let mut hex = String::with_capacity(32);
-        for b in first.0.iter().take(16) {
-            for nibble in [b >> 4, b & 0x0f] {
-                hex.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(first.0.iter()) {
+            if let [hi, lo] = pair {
+                *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = HEX.get(usize::from(b & 0x0f)).copied().unwrap_or(b'0');
             }
         }
-        GrantId(hex.into())
+        GrantId(Arc::from(std::str::from_utf8(&hex).unwrap_or_default()))
     }
 
     /// A grant ID a store kept.
@@ -245,4 +247,24 @@ pub trait TokenStore: Send + Sync {
 
     /// Removes the consents of a user or client; returns how many.
     async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_grant_ids_are_the_hex_of_the_first_half_of_the_hash() {
+        let h = TokenHash::from_bytes([0xab; 32]);
+        assert_eq!(GrantId::derived_from(&h).as_str(), "ab".repeat(16));
+        let other = TokenHash::of("x");
+        let id = GrantId::derived_from(&other);
+        assert_eq!(id.as_str().len(), 32);
+        assert!(
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(id, GrantId::derived_from(&h));
+    }
 }
