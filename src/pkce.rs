@@ -216,11 +216,29 @@ impl CodeChallenge {
 
     /// Whether `verifier` answers this challenge (RFC 7636 §4.6), compared in constant time.
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
-        let expected = match self.method {
-            PkceMethod::S256 => s256(verifier.secret()),
-            PkceMethod::Plain => verifier.secret().to_owned(),
-        };
-        expected.as_bytes().ct_eq(self.value.as_bytes()).into()
+        self.verify_value(verifier.secret())
+    }
+
+    /// Whether a presented `code_verifier` value is well formed and answers this challenge,
+    /// without copying it.
+    pub fn verify_str(&self, verifier: &str) -> bool {
+        (MIN_LEN..=MAX_LEN).contains(&verifier.len())
+            && verifier.bytes().all(is_unreserved)
+            && self.verify_value(verifier)
+    }
+
+    fn verify_value(&self, verifier: &str) -> bool {
+        match self.method {
+            PkceMethod::S256 => {
+                let mut encoded = [0u8; S256_CHALLENGE_LEN];
+                let digest = Sha256::digest(verifier.as_bytes());
+                match BASE64_URL_SAFE_NO_PAD.encode_slice(digest, &mut encoded) {
+                    Ok(n) if n == S256_CHALLENGE_LEN => encoded.ct_eq(self.value.as_bytes()).into(),
+                    _ => false,
+                }
+            }
+            PkceMethod::Plain => verifier.as_bytes().ct_eq(self.value.as_bytes()).into(),
+        }
     }
 }
 
@@ -242,6 +260,20 @@ mod tests {
         assert_eq!(challenge.as_str(), RFC_CHALLENGE);
         let parsed = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
         assert!(parsed.verify(&verifier));
+    }
+
+    #[test]
+    fn verify_str_checks_syntax_and_value() {
+        let challenge = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
+        assert!(challenge.verify_str(RFC_VERIFIER));
+        assert!(!challenge.verify_str(&RFC_VERIFIER[1..]), "too short");
+        assert!(
+            !challenge.verify_str(&format!("{RFC_VERIFIER} ")),
+            "bad character"
+        );
+        let plain = CodeChallenge::parse(RFC_VERIFIER, Some("plain")).unwrap();
+        assert!(plain.verify_str(RFC_VERIFIER));
+        assert!(!plain.verify_str(RFC_CHALLENGE));
     }
 
     #[test]

@@ -80,7 +80,7 @@ struct Checked {
     /// The `scope` parameter, parsed, if the request had one.
     scope_requested: Option<Scope>,
     challenge: Option<CodeChallenge>,
-    audience: Vec<String>,
+    audience: Arc<[String]>,
     nonce: Option<String>,
 }
 
@@ -443,7 +443,7 @@ impl AuthorizationServer {
                 let issued = self
                     .issue(
                         client.id(),
-                        Some(user),
+                        Some(user.into()),
                         granted,
                         &checked.audience,
                         None,
@@ -473,7 +473,7 @@ impl AuthorizationServer {
                 let record = TokenRecord {
                     kind: TokenKind::AuthorizationCode,
                     client_id: client.id().clone(),
-                    subject: Some(user.to_owned()),
+                    subject: Some(user.into()),
                     // Codes, and the tokens later issued from them, form one family.
                     grant_id: GrantId::derived_from(&hash),
                     scope: granted.clone(),

@@ -76,7 +76,7 @@ impl ExtensionGrant for TokenExchange {
             None => rec.scope.clone(),
         };
         Ok(GrantDecision {
-            subject: rec.subject.clone(),
+            subject: rec.subject.as_deref().map(str::to_owned),
             scope,
             refresh_token: false,
             issued_token_type: Some(ACCESS_TOKEN_TYPE.into()),

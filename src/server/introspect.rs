@@ -90,7 +90,7 @@ impl AuthorizationServer {
             body.insert("username".into(), json!(user));
         }
         body.insert("scope".into(), json!(rec.scope.to_string()));
-        body.insert("aud".into(), json!(rec.audience));
+        body.insert("aud".into(), json!(rec.audience.as_ref()));
         body.insert("iss".into(), json!(self.settings.issuer()));
         body.insert("iat".into(), json!(rec.issued_at.0));
         body.insert("exp".into(), json!(rec.expires_at.0));
@@ -157,8 +157,8 @@ impl AuthorizationServer {
         Ok(AccessTokenInfo {
             scope: rec.scope.clone(),
             client_id: rec.client_id.clone(),
-            subject: rec.subject.clone(),
-            audience: rec.audience.clone(),
+            subject: rec.subject.as_deref().map(str::to_owned),
+            audience: rec.audience.to_vec(),
             expires_at: rec.expires_at,
         })
     }

@@ -111,6 +111,8 @@ pub struct AuthorizationServer {
     clock: Arc<dyn Clock>,
     extensions: HashMap<String, Arc<dyn ExtensionGrant>>,
     password_failures: Mutex<HashMap<String, Failures>>,
+    /// The audience of tokens requested without `resource`, shared by all of them.
+    default_audience: Arc<[String]>,
     /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`. They
     /// hold tokens in clear, so they live only in this process's memory and only for the
     /// interval; with the setting off (the default) nothing is kept.
@@ -193,7 +195,9 @@ impl AuthorizationServerBuilder {
             }
             extensions.insert(name, grant);
         }
+        let default_audience = Arc::from([self.settings.default_audience().to_owned()]);
         Ok(AuthorizationServer {
+            default_audience,
             settings: self.settings,
             clients: ClientRegistry::new(self.clients),
             tokens: self.tokens,
@@ -356,9 +360,9 @@ impl AuthorizationServer {
     /// Checks each `resource` (RFC 8707 §2): an absolute URI without a fragment that is one of
     /// the host's resources or the home or a base URL of a registered client. No resource
     /// means the default audience.
-    async fn audiences(&self, resources: &[&str]) -> Result<Vec<String>, OAuthError> {
+    async fn audiences(&self, resources: &[&str]) -> Result<Arc<[String]>, OAuthError> {
         if resources.is_empty() {
-            return Ok(vec![self.settings.default_audience().to_owned()]);
+            return Ok(self.default_audience.clone());
         }
         let mut client_urls: Option<Vec<String>> = None;
         let mut out = Vec::with_capacity(resources.len());
@@ -401,7 +405,7 @@ impl AuthorizationServer {
                 out.push((*resource).to_owned());
             }
         }
-        Ok(out)
+        Ok(out.into())
     }
 
     /// Issues an access token (and optionally a refresh token) of one grant; a new grant
@@ -409,9 +413,9 @@ impl AuthorizationServer {
     async fn issue(
         &self,
         client_id: &ClientId,
-        subject: Option<&str>,
+        subject: Option<Arc<str>>,
         scope: &Scope,
-        audience: &[String],
+        audience: &Arc<[String]>,
         grant: Option<&GrantId>,
         with_refresh: bool,
     ) -> Result<Issued, OAuthError> {
@@ -430,7 +434,7 @@ impl AuthorizationServer {
                 let claims = AccessClaims {
                     iss: self.settings.issuer(),
                     // RFC 9068 §2.2: without a user, the subject is the client itself.
-                    sub: subject.unwrap_or(client_id.as_str()),
+                    sub: subject.as_deref().unwrap_or(client_id.as_str()),
                     aud: audience,
                     client_id: client_id.as_str(),
                     iat: now.0,
@@ -450,10 +454,10 @@ impl AuthorizationServer {
         let record = |kind, expires_at| TokenRecord {
             kind,
             client_id: client_id.clone(),
-            subject: subject.map(str::to_owned),
+            subject: subject.clone(),
             grant_id: grant.clone(),
             scope: scope.clone(),
-            audience: audience.to_vec(),
+            audience: audience.clone(),
             issued_at: now,
             expires_at,
             code: None,

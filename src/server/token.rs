@@ -9,7 +9,6 @@ use serde_json::json;
 use super::{AuthorizationServer, Failures, Issued, Params, Rotation, lock};
 use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
-use crate::pkce::CodeVerifier;
 use crate::scope::Scope;
 use crate::store::{Take, TokenHash, TokenKind, TokenRecord};
 
@@ -191,8 +190,12 @@ fn token_body(
         scope: scope_json(issued, requested_scope),
         issued_token_type,
     };
-    // Serializing strings and numbers into a String cannot fail.
-    serde_json::to_string(&response).unwrap_or_default()
+    // Serializing strings and numbers cannot fail; the capacity fits a typical response.
+    let mut out = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut out, &response) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 impl AuthorizationServer {
@@ -356,8 +359,7 @@ impl AuthorizationServer {
         }
         match (&binding.code_challenge, params.one("code_verifier")?) {
             (Some(challenge), Some(verifier)) => {
-                let ok = CodeVerifier::parse(verifier).is_ok_and(|v| challenge.verify(&v));
-                if !ok {
+                if !challenge.verify_str(verifier) {
                     return Err(invalid_grant(
                         "code_verifier: does not match the code_challenge (RFC 7636 section 4.6)",
                     ));
@@ -427,7 +429,7 @@ impl AuthorizationServer {
         let issued = self
             .issue(
                 client.id(),
-                rec.subject.as_deref(),
+                rec.subject.clone(),
                 &scope,
                 &rec.audience,
                 Some(&rec.grant_id),
@@ -494,7 +496,14 @@ impl AuthorizationServer {
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
-            .issue(client.id(), Some(&user), &scope, &audience, None, true)
+            .issue(
+                client.id(),
+                Some(user.into()),
+                &scope,
+                &audience,
+                None,
+                true,
+            )
             .await?;
         Ok(token_body(&issued, params.one("scope")?, None))
     }
@@ -576,7 +585,7 @@ impl AuthorizationServer {
         let issued = self
             .issue(
                 client.id(),
-                rec.subject.as_deref(),
+                rec.subject.clone(),
                 &scope,
                 &audience,
                 Some(&rec.grant_id),
@@ -621,7 +630,7 @@ impl AuthorizationServer {
         &self,
         rec: &TokenRecord,
         resources: &[&str],
-    ) -> Result<Vec<String>, OAuthError> {
+    ) -> Result<Arc<[String]>, OAuthError> {
         if resources.is_empty() {
             return Ok(rec.audience.clone());
         }
@@ -660,7 +669,7 @@ impl AuthorizationServer {
         let issued = self
             .issue(
                 client.id(),
-                decision.subject.as_deref(),
+                decision.subject.as_deref().map(Arc::from),
                 &scope,
                 &audience,
                 decision.grant.as_ref(),

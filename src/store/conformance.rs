@@ -203,7 +203,7 @@ fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> 
         subject: Some("alice".into()),
         grant_id: grant.clone(),
         scope: crate::scope::Scope::parse("read").unwrap_or_default(),
-        audience: vec!["https://api.example.com/".into()],
+        audience: Arc::from(["https://api.example.com/".to_owned()]),
         issued_at: Timestamp(expires.saturating_sub(60)),
         expires_at: Timestamp(expires),
         code: None,

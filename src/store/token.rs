@@ -130,13 +130,13 @@ pub struct TokenRecord {
     /// The client it was issued to.
     pub client_id: ClientId,
     /// The user it acts for; `None` when the client acts for itself.
-    pub subject: Option<String>,
+    pub subject: Option<Arc<str>>,
     /// The authorization it descends from.
     pub grant_id: GrantId,
     /// The granted scope.
     pub scope: Scope,
     /// The resources (audiences) it is good for.
-    pub audience: Vec<String>,
+    pub audience: Arc<[String]>,
     /// When it was issued.
     pub issued_at: Timestamp,
     /// When it stops being valid.
