@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use ::http::header::{self, HeaderValue};
 use ::http::{Method, Request, Response, StatusCode, Uri};
 
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::server::{AuthorizationServer, EndpointResponse, Params};
 
 /// The parameters in a URI's query string.
@@ -222,11 +222,9 @@ pub fn bearer_challenge(
                 e.code.as_str(),
                 e.description
             ));
-            if e.code == ErrorCode::InsufficientScope {
-                403
-            } else {
-                401
-            }
+            // RFC 6750 §3.1: invalid_request is 400, invalid_token 401, insufficient_scope
+            // 403; whatever else went wrong is the code's own status.
+            e.code.status()
         }
         None => 401,
     };
@@ -359,6 +357,20 @@ mod tests {
             r.headers()["WWW-Authenticate"],
             "Bearer resource_metadata=\"https://rs.example/.well-known/oauth-protected-resource\""
         );
+    }
+
+    #[test]
+    fn challenge_statuses_follow_rfc_6750() {
+        use crate::error::ErrorCode;
+        for (code, status) in [
+            (ErrorCode::InvalidRequest, 400),
+            (ErrorCode::InvalidToken, 401),
+            (ErrorCode::InsufficientScope, 403),
+        ] {
+            let r = bearer_challenge("https://rs.example/m", Some(&OAuthError::new(code, "x")));
+            assert_eq!(r.status(), status, "{code}");
+            assert!(r.headers()["WWW-Authenticate"].to_str().unwrap().contains(code.as_str()));
+        }
     }
 
     #[test]

@@ -18,6 +18,9 @@ use portcullis::{
 use serde_json::Value;
 
 const ISSUER: &str = "https://auth.example.com";
+/// The default audience; the confidential client serves it (it is one of its base URLs), so it
+/// may introspect and exchange tokens addressed there.
+const API: &str = "https://api.example.com/";
 const CONF_SECRET: &str = "conf-secret+with:odd%chars-0123456789abcdef";
 
 struct Env {
@@ -33,7 +36,8 @@ fn flows(f: &[Flow]) -> portcullis::client::Flows {
 
 async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
     let mut settings = ServerSettings::new(ISSUER).unwrap();
-    settings.resources = vec!["https://api.example.com/".into()];
+    settings.resources = vec![API.into()];
+    settings.default_resource = Some(API.into());
     tweak(&mut settings);
     let users = MemoryUserDirectory::default();
     users
@@ -80,6 +84,7 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
                 ClientSettings {
                     name: "Confidential app".into(),
                     home_url: Some("https://conf.example.com/".into()),
+                    base_urls: vec![API.into()],
                     redirect_uris: vec!["https://conf.example.com/cb".into()],
                     flows: flows(&[
                         Flow::AuthorizationCode,
@@ -602,7 +607,7 @@ async fn code_plus_pkce_gives_access_and_refresh_tokens() {
     assert_eq!(info["active"], true);
     assert_eq!(info["sub"], "alice");
     assert_eq!(info["client_id"], e.public.id().as_str());
-    assert_eq!(info["aud"][0], ISSUER);
+    assert_eq!(info["aud"][0], API);
 }
 
 #[tokio::test]
@@ -1094,7 +1099,188 @@ async fn token_exchange_issues_a_narrower_token_for_the_same_user() {
             ),
         ])
         .await;
-    assert_eq!(error_of(&bad), "invalid_grant");
+    assert_eq!(error_of(&bad), "invalid_request", "RFC 8693 section 2.2.2");
+}
+
+/// A confidential client that neither holds a token nor serves its audience.
+async fn stranger(e: &Env) -> (String, &'static str) {
+    const SECRET: &str = "stranger-secret-0123456789abcdef0123456";
+    let c = e
+        .server
+        .clients()
+        .create_with_secret(
+            NewClient::manual(
+                ClientType::Confidential,
+                ClientSettings {
+                    name: "Stranger".into(),
+                    home_url: Some("https://stranger.example.com/".into()),
+                    flows: flows(&[Flow::ClientCredentials]),
+                    scopes: vec!["read".into(), "write".into()],
+                    ..ClientSettings::default()
+                },
+            ),
+            SecretChange::KeyIn {
+                secret: SECRET.into(),
+                confirmation: SECRET.into(),
+            },
+        )
+        .await
+        .unwrap();
+    (c.id().as_str().to_owned(), SECRET)
+}
+
+#[tokio::test]
+async fn only_the_holder_or_the_audience_may_exchange_or_introspect_a_token() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let access = t["access_token"].as_str().unwrap();
+    let (id, secret) = stranger(&e).await;
+    let r = e
+        .server
+        .token(
+            Some(&basic(&id, secret)),
+            &params(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", access),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client");
+    let r = e
+        .server
+        .introspect(Some(&basic(&id, secret)), &params(&[("token", access)]))
+        .await;
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"active": false}),
+        "RFC 7662 section 2.2"
+    );
+    // The audience's own client sees it.
+    assert_eq!(e.introspect(access).await["active"], true);
+}
+
+#[tokio::test]
+async fn refresh_follows_the_clients_current_scopes_and_flows() {
+    let e = env().await;
+    let first = e.public_tokens("alice").await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let mut s = e.public.settings().clone();
+    s.scopes = vec!["read".into()];
+    e.server
+        .clients()
+        .update_settings(e.public.id(), s.clone())
+        .await
+        .unwrap();
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["scope"], "read", "write was taken from the client");
+    let rt2 = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    s.flows = flows(&[Flow::Implicit]);
+    e.server
+        .clients()
+        .update_settings(e.public.id(), s)
+        .await
+        .unwrap();
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt2),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client");
+}
+
+#[tokio::test]
+async fn a_resource_at_the_token_endpoint_may_only_narrow() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.com/cb"),
+                ("client_id", e.public.id().as_str()),
+                ("code_verifier", p.verifier.secret()),
+                ("resource", "https://app.example.com/"),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_target");
+    // Refused before use: the code still works.
+    assert_eq!(
+        e.redeem_public(&code, p.verifier.secret()).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_response_mode_other_than_the_default_is_refused() {
+    let e = env().await;
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("response_mode", "fragment"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (_, r) = redirected(e.server.authorize(&q, Some("alice")).await);
+    assert_eq!(r["error"], "invalid_request");
+    assert!(r["error_description"].starts_with("response_mode:"));
+}
+
+#[tokio::test]
+async fn consent_is_never_reused_for_a_public_client_on_a_private_use_redirect() {
+    let e = env().await;
+    let mut s = e.public.settings().clone();
+    s.require_consent = true;
+    s.redirect_uris.push("com.example.app:/cb".into());
+    e.server
+        .clients()
+        .update_settings(e.public.id(), s)
+        .await
+        .unwrap();
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "com.example.app:/cb"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let (location, _) = redirected(e.server.authorize_with_consent(&q, "alice", true).await);
+    assert!(location.starts_with("com.example.app:/cb?code="));
+    assert!(matches!(
+        e.server.authorize(&q, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
 }
 
 #[tokio::test]
@@ -1287,12 +1473,7 @@ async fn deleting_a_client_revokes_its_tokens_and_consents() {
         .await
         .unwrap();
     let access = t["access_token"].as_str().unwrap();
-    assert!(
-        e.server
-            .validate_access_token(access, ISSUER)
-            .await
-            .is_err()
-    );
+    assert!(e.server.validate_access_token(access, API).await.is_err());
     assert!(
         e.server
             .consents(&ConsentOwner::User("alice".into()))
@@ -1364,7 +1545,7 @@ async fn jwt_access_tokens_follow_rfc_9068_and_publish_their_key() {
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(e.server.jwks()).unwrap();
     let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find("key-1").unwrap()).unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-    v.set_audience(&[ISSUER]);
+    v.set_audience(&[API]);
     v.validate_exp = false; // the test clock is not the wall clock
     let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
         .unwrap()
@@ -1373,7 +1554,7 @@ async fn jwt_access_tokens_follow_rfc_9068_and_publish_their_key() {
         (claims.iss.as_str(), claims.sub.as_str()),
         (ISSUER, "alice")
     );
-    assert_eq!(claims.aud, [ISSUER]);
+    assert_eq!(claims.aud, [API]);
     assert_eq!(claims.client_id, e.public.id().as_str());
     assert_eq!(claims.scope, "read write");
     assert_eq!(claims.exp - claims.iat, 3600);

@@ -477,6 +477,8 @@ async fn oversized_bodies_get_413_and_metadata_is_served() {
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     assert_eq!(prm["authorization_servers"][0], h.base);
+    // RFC 9728 §3.3: metadata at the root well-known URL describes the origin itself.
+    assert_eq!(prm["resource"], h.base);
 }
 
 #[test]
@@ -512,4 +514,90 @@ async fn invalid_seed_values_name_the_field() {
         .err()
         .unwrap();
     assert!(err.starts_with("clients[0].redirect_uris[1]:"), "{err}");
+}
+
+#[tokio::test]
+async fn forged_forms_are_refused_and_pages_cannot_be_framed() {
+    let h = start().await;
+    let query = "response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&scope=read&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let page = h
+        .http
+        .get(format!("{}/authorize?{query}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
+    assert_eq!(page.headers()["cache-control"], "no-store");
+
+    // Login CSRF: a login form posted from another site.
+    let cross = h
+        .http
+        .post(format!("{}/login", h.base))
+        .header("Origin", "https://evil.example")
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("query", query),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+
+    // A consent form with the wrong CSRF token.
+    let login = h
+        .http
+        .post(format!("{}/login", h.base))
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("query", query),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let forged = h
+        .http
+        .post(format!("{}/consent", h.base))
+        .header("Cookie", &cookie)
+        .form(&[("query", query), ("csrf", "guessed"), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_user_out_for_a_while() {
+    let h = start().await;
+    let attempt = |pw: &'static str| {
+        let h = &h;
+        async move {
+            h.http
+                .post(format!("{}/login", h.base))
+                .form(&[("username", "bob"), ("password", pw), ("query", "")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("guess").await, 401);
+    }
+    assert_eq!(attempt("bob-password").await, 401, "locked out");
+    h.clock.advance(301);
+    assert_eq!(attempt("bob-password").await, 303);
 }

@@ -12,7 +12,9 @@ use axum::routing::{get, post};
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
 use portcullis::users::MemoryUserDirectory;
 use portcullis::users::UserDirectory as _;
-use portcullis::{AuthorizationServer, Authorize, ClientId, Clock, Params, Scope, ServerSettings};
+use portcullis::{
+    AuthorizationServer, Authorize, ClientId, Clock, Params, Scope, ServerSettings, Timestamp,
+};
 use serde::Deserialize;
 
 /// The seed file: demo users and clients. Documented in docs/example-server.md.
@@ -67,11 +69,20 @@ pub fn load_seed(path: &str) -> Result<Seed, String> {
     serde_path_to_error::deserialize(de).map_err(|e| format!("{path}: {}: {}", e.path(), e.inner()))
 }
 
+/// How long a login session lasts.
+const SESSION_LIFETIME: u64 = 8 * 3600;
+/// Failed logins per user before the login form refuses that user for a while.
+const LOGIN_MAX_FAILURES: u32 = 5;
+/// How long that while is.
+const LOGIN_LOCKOUT: u64 = 300;
+
 /// Everything the routes share.
 pub struct App {
     pub server: AuthorizationServer,
     users: Arc<MemoryUserDirectory>,
     sessions: Mutex<HashMap<String, Session>>,
+    login_failures: Mutex<HashMap<String, (u32, Timestamp)>>,
+    clock: Arc<dyn Clock>,
     pub issuer: String,
 }
 
@@ -79,12 +90,67 @@ pub struct App {
 struct Session {
     user: String,
     csrf: String,
+    expires_at: Timestamp,
 }
 
 impl App {
-    /// The demo API's resource identifier.
+    /// The demo API's resource identifier (RFC 9728 §1.2): this server's own origin, so its
+    /// metadata lives at the root well-known URL.
     pub fn api(&self) -> String {
-        format!("{}/api", self.issuer.trim_end_matches('/'))
+        self.issuer.trim_end_matches('/').to_owned()
+    }
+
+    /// Drops expired codes, tokens, sessions and login lockouts; run it now and then.
+    pub async fn purge(&self) {
+        let _ = self.server.purge_expired().await;
+        let now = self.clock.now();
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.retain(|_, s| s.expires_at > now);
+        }
+        if let Ok(mut failures) = self.login_failures.lock() {
+            failures.retain(|_, (_, until)| *until > now);
+        }
+    }
+
+    fn locked_out(&self, user: &str) -> bool {
+        let now = self.clock.now();
+        self.login_failures
+            .lock()
+            .ok()
+            .and_then(|f| f.get(user).copied())
+            .is_some_and(|(count, until)| count >= LOGIN_MAX_FAILURES && until > now)
+    }
+
+    fn login_failed(&self, user: &str) {
+        let now = self.clock.now();
+        if let Ok(mut failures) = self.login_failures.lock() {
+            let entry = failures.entry(user.to_owned()).or_insert((0, now));
+            if entry.1 <= now {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+            entry.1 = now.plus_seconds(LOGIN_LOCKOUT);
+        }
+    }
+
+    /// Whether a form POST comes from our own pages: browsers send `Origin` and
+    /// `Sec-Fetch-Site` on cross-site POSTs, which is how a forged login (login CSRF) or
+    /// consent would arrive. Requests without either (curl, scripts) are let through.
+    fn same_origin(&self, headers: &HeaderMap) -> bool {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        if let Some(site) = header("sec-fetch-site")
+            && !matches!(site, "same-origin" | "none")
+        {
+            return false;
+        }
+        match header("origin") {
+            Some(origin) => origin == self.issuer.trim_end_matches('/'),
+            None => true,
+        }
     }
 
     fn resource_metadata_url(&self) -> String {
@@ -101,7 +167,8 @@ impl App {
             .filter_map(|c| c.trim().split_once('='))
             .find(|(n, _)| *n == "portcullis_session")
             .map(|(_, v)| v)?;
-        self.sessions.lock().ok()?.get(id).cloned()
+        let session = self.sessions.lock().ok()?.get(id).cloned()?;
+        (session.expires_at > self.clock.now()).then_some(session)
     }
 }
 
@@ -123,7 +190,8 @@ pub async fn build(
 ) -> Result<(Router, Arc<App>), String> {
     let mut settings =
         ServerSettings::new(issuer).map_err(|e| format!("--issuer: {}", e.reason))?;
-    let api = format!("{}/api", issuer.trim_end_matches('/'));
+    // The demo API is served by this server, under its own origin as resource identifier.
+    let api = issuer.trim_end_matches('/').to_owned();
     settings.resources = vec![api.clone()];
     settings.default_resource = Some(api);
 
@@ -144,7 +212,7 @@ pub async fn build(
 
     let server = AuthorizationServer::builder(settings)
         .users(users.clone())
-        .clock(clock)
+        .clock(clock.clone())
         .build()
         .map_err(|e| e.to_string())?;
     for (i, c) in seed.clients.into_iter().enumerate() {
@@ -197,6 +265,8 @@ pub async fn build(
         server,
         users,
         sessions: Mutex::default(),
+        login_failures: Mutex::default(),
+        clock,
         issuer: issuer.to_owned(),
     });
     let router = Router::new()
@@ -214,8 +284,35 @@ pub async fn build(
         .route("/revoke", post(revoke))
         .route("/jwks.json", get(jwks))
         .route("/api/me", get(me))
+        .layer(axum::middleware::map_response(secure_headers))
         .with_state(app.clone());
     Ok((router, app))
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html(page(
+            "Forbidden",
+            "<p>The form is stale or came from another site; try again.</p>",
+        )),
+    )
+        .into_response()
+}
+
+/// RFC 9700 §4.16: pages that grant access must not be framed by other sites (clickjacking);
+/// pages with per-session tokens must not be cached.
+async fn secure_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
 }
 
 fn from_http(r: axum::http::Response<Vec<u8>>) -> Response {
@@ -367,13 +464,25 @@ struct LoginForm {
     query: String,
 }
 
-async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Response {
-    match app
-        .users
-        .verify_password(&form.username, &form.password)
-        .await
-    {
-        Ok(Some(user)) => {
+async fn login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !app.same_origin(&headers) {
+        return forbidden();
+    }
+    let verified = if app.locked_out(&form.username) {
+        None
+    } else {
+        app.users
+            .verify_password(&form.username, &form.password)
+            .await
+            .ok()
+            .flatten()
+    };
+    match verified {
+        Some(user) => {
             let id = random_token();
             if let Ok(mut sessions) = app.sessions.lock() {
                 sessions.insert(
@@ -381,6 +490,7 @@ async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Resp
                     Session {
                         user,
                         csrf: random_token(),
+                        expires_at: app.clock.now().plus_seconds(SESSION_LIFETIME),
                     },
                 );
             }
@@ -388,14 +498,21 @@ async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Resp
                 "/authorize?{}",
                 form.query
             )));
+            // `Secure` whenever the issuer is https: the cookie is the login.
+            let secure = if app.issuer.starts_with("https:") {
+                "; Secure"
+            } else {
+                ""
+            };
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax"
+                "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax{secure}"
             )) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
         }
-        _ => {
+        None => {
+            app.login_failed(&form.username);
             let name = Params::parse(&form.query)
                 .one("client_id")
                 .ok()
@@ -404,7 +521,11 @@ async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Resp
                 .to_owned();
             (
                 StatusCode::UNAUTHORIZED,
-                login_page(&form.query, &name, Some("Wrong username or password.")),
+                login_page(
+                    &form.query,
+                    &name,
+                    Some("Wrong username or password, or too many attempts."),
+                ),
             )
                 .into_response()
         }
@@ -432,15 +553,13 @@ async fn consent(
     };
     // The consent form is the one place a forged POST could grant access: check the token
     // bound to this session.
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        form.csrf.as_bytes(),
-        session.csrf.as_bytes(),
-    )) {
-        return (
-            StatusCode::FORBIDDEN,
-            Html(page("Forbidden", "<p>The form is stale; try again.</p>")),
-        )
-            .into_response();
+    if !app.same_origin(&headers)
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(
+            form.csrf.as_bytes(),
+            session.csrf.as_bytes(),
+        ))
+    {
+        return forbidden();
     }
     let params = Params::parse(&form.query);
     let out = app

@@ -81,7 +81,7 @@ async fn main() -> ExitCode {
         .iter()
         .map(|c| (c.client_id.clone(), c.client_secret.clone()))
         .collect();
-    let (router, _app) = match app::build(seed, &issuer, Arc::new(portcullis::SystemClock)).await {
+    let (router, app) = match app::build(seed, &issuer, Arc::new(portcullis::SystemClock)).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("server: {}: {e}", args.seed);
@@ -113,6 +113,15 @@ async fn main() -> ExitCode {
         }
     }
     println!("Press Ctrl-C to stop.");
+
+    // Expired codes, tokens and sessions go every minute.
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            app.purge().await;
+        }
+    });
 
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use super::introspect::addressed_to;
 use super::{ExtensionGrant, GrantContext, GrantDecision, Params};
 use crate::client::{ClientType, OAuthClient};
 use crate::error::{ErrorCode, OAuthError};
@@ -15,8 +16,11 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// RFC 8693 token exchange of this server's own access tokens, without delegation
-/// (`actor_token`). The new token acts for the same user, carries at most the subject token's
-/// scope, and joins its grant, so revoking the original revokes the exchanged one too.
+/// (`actor_token`). A confidential client may trade a token it holds or one addressed to it
+/// (its home or a base URL is the token's audience), the usual case of a resource server
+/// calling another on the user's behalf. The new token acts for the same user, carries at most
+/// the subject token's scope, and joins its grant, so revoking the original revokes the
+/// exchanged one too.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenExchange;
 
@@ -63,12 +67,20 @@ impl ExtensionGrant for TokenExchange {
             .get(&TokenHash::of(subject_token))
             .await?
             .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(ctx.now))
+            // RFC 8693 §2.2.2: an unusable subject token is `invalid_request`.
             .ok_or_else(|| {
-                OAuthError::new(
-                    ErrorCode::InvalidGrant,
-                    "subject_token: is invalid, expired or revoked",
-                )
+                OAuthError::invalid_request("subject_token: is invalid, expired or revoked")
             })?;
+        // Only the token's holder, or a resource server the token is addressed to, may trade
+        // it: otherwise any client that saw a user's token could mint its own for that user
+        // (RFC 8693 §5; RFC 9700 §2.3 on audience restriction).
+        if &rec.client_id != client.id() && !addressed_to(&rec.audience, client) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "subject_token: is not addressed to this client (its audience names neither \
+                 its home URL nor a base URL)",
+            ));
+        }
         let scope = match params.one("scope")? {
             Some(s) => Scope::parse(s)
                 .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::token::{ClientAuth, EndpointResponse};
 use super::{AuthorizationServer, Params};
-use crate::client::{ClientId, ClientType};
+use crate::client::{ClientId, ClientType, OAuthClient};
 use crate::clock::Timestamp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::scope::Scope;
@@ -33,6 +33,13 @@ fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
+/// Whether a token with `audience` is meant for `client` as a resource server: one of the
+/// audiences is the client's home URL or one of its base URLs.
+pub(crate) fn addressed_to(audience: &[String], client: &OAuthClient) -> bool {
+    let mut urls = client.home_url().into_iter().chain(client.base_urls());
+    urls.any(|u| audience.iter().any(|a| same_resource(a, u.as_str())))
+}
+
 /// Whether `audience` names `target`, comparing URLs in their parsed form so that
 /// `https://api.example.com` and `https://api.example.com/` agree.
 fn same_resource(audience: &str, target: &str) -> bool {
@@ -42,7 +49,10 @@ fn same_resource(audience: &str, target: &str) -> bool {
 
 impl AuthorizationServer {
     /// Handles an introspection request (RFC 7662 §2). Only confidential clients may
-    /// introspect; a refresh token is described only to the client that holds it.
+    /// introspect, and only tokens they hold or that are addressed to them (their home or a
+    /// base URL is an audience); anything else is `active: false` (RFC 7662 §2.2, §4), so a
+    /// client cannot scan for other clients' tokens. A refresh token is described only to the
+    /// client that holds it.
     pub async fn introspect(
         &self,
         authorization: Option<&str>,
@@ -75,9 +85,12 @@ impl AuthorizationServer {
         if rec.is_expired(self.now()) {
             return Ok(inactive);
         }
+        let holder = &rec.client_id == client.id();
         let mut body = match rec.kind {
-            TokenKind::AccessToken => super::object(json!({ "token_type": "Bearer" })),
-            TokenKind::RefreshToken if &rec.client_id == client.id() => serde_json::Map::new(),
+            TokenKind::AccessToken if holder || addressed_to(&rec.audience, &client) => {
+                super::object(json!({ "token_type": "Bearer" }))
+            }
+            TokenKind::RefreshToken if holder => serde_json::Map::new(),
             _ => return Ok(inactive),
         };
         body.insert("active".into(), json!(true));
@@ -193,17 +206,7 @@ impl AuthorizationServer {
             .get(client)
             .await?
             .ok_or_else(|| invalid_token("the resource server is not a registered client"))?;
-        let urls: Vec<&str> = resource_server
-            .home_url()
-            .into_iter()
-            .chain(resource_server.base_urls())
-            .map(Url::as_str)
-            .collect();
-        if !rec
-            .audience
-            .iter()
-            .any(|a| urls.iter().any(|u| same_resource(a, u)))
-        {
+        if !addressed_to(&rec.audience, &resource_server) {
             return Err(invalid_token(
                 "the access token is not meant for this resource",
             ));

@@ -282,9 +282,9 @@ impl AuthorizationServer {
         };
         match (client.client_type(), secret) {
             (ClientType::Public, None) => Ok((client, ClientAuth::None)),
-            (ClientType::Confidential, None) => Err(invalid_client(
-                "client_secret: this client is confidential and must authenticate",
-            )),
+            // Same answer as for an unknown ID, so the response does not tell which IDs
+            // exist.
+            (ClientType::Confidential, None) => Err(failed()),
             (_, Some(secret)) => {
                 if client.verify_secret(&secret) {
                     Ok((client, method))
@@ -399,6 +399,7 @@ impl AuthorizationServer {
             .await?;
         if let Some(rec) = &peeked {
             self.check_code_binding(rec, params)?;
+            self.narrow_audience(rec, &params.all("resource"))?;
         }
         let rec = match self.tokens.take(&hash).await? {
             Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
@@ -426,12 +427,15 @@ impl AuthorizationServer {
             self.check_code_binding(&rec, params)?;
         }
         let scope = rec.scope.clone();
+        // RFC 8707 §2.2: a `resource` here may narrow the audiences of the authorization
+        // request, never add to them.
+        let audience = self.narrow_audience(&rec, &params.all("resource"))?;
         let issued = self
             .issue(
                 client.id(),
                 rec.subject.clone(),
                 &scope,
-                &rec.audience,
+                &audience,
                 Some(&rec.grant_id),
                 true,
             )
@@ -534,6 +538,13 @@ impl AuthorizationServer {
         client: &OAuthClient,
         params: &Params,
     ) -> Result<String, OAuthError> {
+        // Refresh tokens come from the code and password flows; a client that has lost both
+        // has lost what its refresh tokens stood for.
+        if !(client.allows(Flow::AuthorizationCode) || client.allows(Flow::ResourceOwner)) {
+            return Err(unauthorized(
+                "grant_type: the client no longer uses a flow that issues refresh tokens",
+            ));
+        }
         let presented = params.required("refresh_token")?;
         let hash = TokenHash::of(presented);
         if let Some(rec) = self
@@ -579,8 +590,14 @@ impl AuthorizationServer {
             return Err(invalid_grant("refresh_token: has expired"));
         }
         let requested = self.refresh_scope(&rec, params)?;
-        // The user may have lost permissions since: never carry them forward.
-        let scope = self.for_user(requested, rec.subject.as_deref()).await?;
+        // The client and the user may both have lost scopes since the grant: never carry them
+        // forward.
+        let scope = self
+            .for_user(
+                requested.intersection(client.scopes()),
+                rec.subject.as_deref(),
+            )
+            .await?;
         let audience = self.narrow_audience(&rec, &params.all("resource"))?;
         let issued = self
             .issue(
