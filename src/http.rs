@@ -369,7 +369,12 @@ mod tests {
         ] {
             let r = bearer_challenge("https://rs.example/m", Some(&OAuthError::new(code, "x")));
             assert_eq!(r.status(), status, "{code}");
-            assert!(r.headers()["WWW-Authenticate"].to_str().unwrap().contains(code.as_str()));
+            assert!(
+                r.headers()["WWW-Authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .contains(code.as_str())
+            );
         }
     }
 

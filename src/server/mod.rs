@@ -34,8 +34,8 @@ use crate::scope::Scope;
 use crate::settings::ServerSettings;
 use crate::store::memory::{MemoryClientStore, MemoryTokenStore};
 use crate::store::{
-    ClientQuery, ClientStore, Consent, ConsentOwner, GrantId, StoreError, TokenHash, TokenKind,
-    TokenRecord, TokenStore,
+    ClientStore, Consent, ConsentOwner, GrantId, StoreError, TokenHash, TokenKind, TokenRecord,
+    TokenStore,
 };
 use crate::token::{AccessClaims, TokenFormat};
 use crate::users::UserDirectory;
@@ -364,7 +364,6 @@ impl AuthorizationServer {
         if resources.is_empty() {
             return Ok(self.default_audience.clone());
         }
-        let mut client_urls: Option<Vec<String>> = None;
         let mut out = Vec::with_capacity(resources.len());
         for resource in resources {
             let target = |why: &str| {
@@ -383,23 +382,8 @@ impl AuthorizationServer {
                 .resources
                 .iter()
                 .any(|r| r == resource || r == url.as_str());
-            if !known {
-                if client_urls.is_none() {
-                    let clients = self.clients.store().list(&ClientQuery::default()).await?;
-                    client_urls = Some(
-                        clients
-                            .iter()
-                            .flat_map(|c| c.home_url().into_iter().chain(c.base_urls()))
-                            .map(|u| u.as_str().to_owned())
-                            .collect(),
-                    );
-                }
-                let registered = client_urls
-                    .as_ref()
-                    .is_some_and(|urls| urls.iter().any(|u| u == url.as_str()));
-                if !registered {
-                    return Err(target("is not a resource this server issues tokens for"));
-                }
+            if !known && !self.clients.store().has_site_url(url.as_str()).await? {
+                return Err(target("is not a resource this server issues tokens for"));
             }
             if !out.iter().any(|a: &String| a == resource) {
                 out.push((*resource).to_owned());

@@ -62,4 +62,24 @@ pub trait ClientStore: Send + Sync {
         id: &ClientId,
         uri: &str,
     ) -> Result<bool, StoreError>;
+
+    /// Whether some client has `url` (in its parsed, serialized form) as its home URL or one of
+    /// its base URLs: such a URL is a valid token audience (RFC 8707). The default lists every
+    /// client; a store with an index on those URLs should answer from it.
+    async fn has_site_url(&self, url: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .list(&ClientQuery::default())
+            .await?
+            .iter()
+            .any(|c| site_urls_include(c, url)))
+    }
+}
+
+/// Whether `url` is `client`'s home URL or one of its base URLs.
+pub(crate) fn site_urls_include(client: &OAuthClient, url: &str) -> bool {
+    client
+        .home_url()
+        .into_iter()
+        .chain(client.base_urls())
+        .any(|u| u.as_str() == url)
 }

@@ -180,6 +180,21 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         "exactly one concurrent insert of an ID succeeds"
     );
 
+    assert!(
+        store
+            .has_site_url("https://app.example.com/")
+            .await
+            .expect("has_site_url"),
+        "has_site_url finds a home URL"
+    );
+    assert!(
+        !store
+            .has_site_url("https://elsewhere.example/")
+            .await
+            .expect("has_site_url"),
+        "has_site_url is false for a URL no client has"
+    );
+
     let deleted = store
         .delete_many(&[a.id().clone(), b.id().clone(), unknown])
         .await

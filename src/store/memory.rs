@@ -72,6 +72,12 @@ impl ClientStore for MemoryClientStore {
         Ok(found)
     }
 
+    async fn has_site_url(&self, url: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.clients)
+            .values()
+            .any(|c| super::client::site_urls_include(c, url)))
+    }
+
     async fn record_untrusted_redirect_uri(
         &self,
         id: &ClientId,
