@@ -18,7 +18,7 @@ use crate::error::OAuthError;
 use crate::server::{AuthorizationServer, EndpointResponse, Params};
 
 /// The parameters in a URI's query string.
-pub fn query(uri: &Uri) -> Params {
+pub fn query(uri: &Uri) -> Params<'_> {
     Params::parse(uri.query().unwrap_or(""))
 }
 
@@ -95,10 +95,10 @@ type Refusal = Box<Response<Vec<u8>>>;
 
 /// The checks every form-posting endpoint shares: POST, a body within the limit, form
 /// encoding (RFC 6749 §3.2), at most one `Authorization` header.
-fn form_request<B: AsRef<[u8]>>(
+fn form_request<'r, B: AsRef<[u8]>>(
     server: &AuthorizationServer,
-    req: &Request<B>,
-) -> Result<(Option<String>, Params), Refusal> {
+    req: &'r Request<B>,
+) -> Result<(Option<String>, Params<'r>), Refusal> {
     if req.method() != Method::POST {
         return Err(Box::new(error(
             405,

@@ -115,7 +115,7 @@ async fn env() -> Env {
     env_with(|_| {}).await
 }
 
-fn params(pairs: &[(&str, &str)]) -> Params {
+fn params<'a>(pairs: &[(&'a str, &'a str)]) -> Params<'a> {
     pairs.iter().copied().collect()
 }
 
@@ -242,7 +242,7 @@ impl ExtensionGrant for DemoGrant {
         &self,
         _ctx: &GrantContext<'_>,
         _client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<GrantDecision, OAuthError> {
         let user = params.required("user")?;
         Ok(GrantDecision {
@@ -409,9 +409,9 @@ async fn errors_after_the_redirect_is_trusted_are_redirected_with_state_and_iss(
     }
     // With a valid challenge the same request succeeds: the failures above were the rules.
     let mut ok = base(&[("response_type", "code")]).pairs().to_vec();
-    ok.push(("code_challenge".into(), challenge));
+    ok.push(("code_challenge".into(), challenge.into()));
     ok.push(("code_challenge_method".into(), "S256".into()));
-    let (_, q) = redirected(e.server.authorize(&Params::new(ok), Some("alice")).await);
+    let (_, q) = redirected(e.server.authorize(&Params::from(ok), Some("alice")).await);
     assert!(q.contains_key("code"));
 }
 

@@ -119,7 +119,7 @@ fn push_form_encoded(out: &mut String, value: &str) {
 
 impl AuthorizationServer {
     /// Handles an authorization request for `user` (`None` when nobody is logged in).
-    pub async fn authorize(&self, params: &Params, user: Option<&str>) -> Authorize {
+    pub async fn authorize(&self, params: &Params<'_>, user: Option<&str>) -> Authorize {
         self.run_authorize(params, user, None).await
     }
 
@@ -130,7 +130,7 @@ impl AuthorizationServer {
     /// (a per-session token): this call trusts that the user really clicked.
     pub async fn authorize_with_consent(
         &self,
-        params: &Params,
+        params: &Params<'_>,
         user: &str,
         approved: bool,
     ) -> Authorize {
@@ -139,7 +139,7 @@ impl AuthorizationServer {
 
     async fn run_authorize(
         &self,
-        params: &Params,
+        params: &Params<'_>,
         user: Option<&str>,
         decision: Option<bool>,
     ) -> Authorize {
@@ -225,7 +225,7 @@ impl AuthorizationServer {
 
     async fn client_and_redirect(
         &self,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = params.required("client_id")?;
         let id = ClientId::new(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -272,7 +272,7 @@ impl AuthorizationServer {
     async fn check_request(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<Checked, OAuthError> {
         params.reject_repeats(SINGLE)?;
         // RFC 9101 request objects are not supported; ignoring them would drop parameters the
@@ -359,7 +359,7 @@ impl AuthorizationServer {
     fn check_pkce(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<Option<CodeChallenge>, OAuthError> {
         let method = params.one("code_challenge_method")?;
         let Some(value) = params.one("code_challenge")? else {

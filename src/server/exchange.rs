@@ -34,7 +34,7 @@ impl ExtensionGrant for TokenExchange {
         &self,
         ctx: &GrantContext<'_>,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<GrantDecision, OAuthError> {
         // A public client could be anyone; exchanging tokens needs to know who asks.
         if client.client_type() == ClientType::Public {

@@ -56,7 +56,7 @@ impl AuthorizationServer {
     pub async fn introspect(
         &self,
         authorization: Option<&str>,
-        params: &Params,
+        params: &Params<'_>,
     ) -> EndpointResponse {
         match self.introspect_inner(authorization, params).await {
             Ok(body) => EndpointResponse::no_store(body.to_string()),
@@ -67,7 +67,7 @@ impl AuthorizationServer {
     async fn introspect_inner(
         &self,
         authorization: Option<&str>,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<serde_json::Value, OAuthError> {
         let (client, method) = self.authenticate(authorization, params).await?;
         if method == ClientAuth::None || client.client_type() == ClientType::Public {
@@ -113,7 +113,11 @@ impl AuthorizationServer {
     /// Handles a revocation request (RFC 7009 §2). Answers 200 whether or not the token was
     /// known, so it reveals nothing; revoking a refresh token also revokes the access tokens
     /// of its grant (RFC 7009 §2.1).
-    pub async fn revoke(&self, authorization: Option<&str>, params: &Params) -> EndpointResponse {
+    pub async fn revoke(
+        &self,
+        authorization: Option<&str>,
+        params: &Params<'_>,
+    ) -> EndpointResponse {
         match self.revoke_inner(authorization, params).await {
             Ok(()) => EndpointResponse {
                 status: 200,
@@ -127,7 +131,7 @@ impl AuthorizationServer {
     async fn revoke_inner(
         &self,
         authorization: Option<&str>,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<(), OAuthError> {
         let (client, _) = self.authenticate(authorization, params).await?;
         let token = params.required("token")?;

@@ -57,7 +57,7 @@ pub trait ExtensionGrant: Send + Sync {
         &self,
         ctx: &GrantContext<'_>,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<GrantDecision, OAuthError>;
 }
 

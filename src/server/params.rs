@@ -1,25 +1,31 @@
 //! Request parameters as name/value pairs, with RFC 6749 §3.1's rules: a repeated parameter is
 //! an error, and an empty value counts as absent.
 
+use std::borrow::Cow;
+
 use crate::error::OAuthError;
 
-/// The parameters of one request (query string or form body), in order.
+/// The parameters of one request (query string or form body), in order. Values borrow from
+/// the request text wherever decoding leaves them unchanged, so parsing rarely allocates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl Params {
+impl Params<'static> {
     /// Parameters from decoded pairs.
     pub fn new(pairs: Vec<(String, String)>) -> Self {
-        Params(pairs)
-    }
-
-    /// Decodes an `application/x-www-form-urlencoded` string (a query or a form body).
-    pub fn parse(encoded: &str) -> Self {
         Params(
-            url::form_urlencoded::parse(encoded.as_bytes())
-                .into_owned()
+            pairs
+                .into_iter()
+                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v)))
                 .collect(),
         )
+    }
+}
+
+impl<'a> Params<'a> {
+    /// Decodes an `application/x-www-form-urlencoded` string (a query or a form body).
+    pub fn parse(encoded: &'a str) -> Self {
+        Params(url::form_urlencoded::parse(encoded.as_bytes()).collect())
     }
 
     /// The value of `name`, or `None` when absent or empty; a repeated parameter is
@@ -33,7 +39,7 @@ impl Params {
                         "{name}: must not be repeated (RFC 6749 section 3.1)"
                     )));
                 }
-                found = Some(v.as_str());
+                found = Some(v.as_ref());
             }
         }
         Ok(found)
@@ -71,7 +77,7 @@ impl Params {
         self.0
             .iter()
             .filter(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .collect()
     }
 
@@ -81,22 +87,28 @@ impl Params {
     }
 
     /// The pairs, in order.
-    pub fn pairs(&self) -> &[(String, String)] {
+    pub fn pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
         &self.0
     }
 }
 
-impl From<Vec<(String, String)>> for Params {
+impl From<Vec<(String, String)>> for Params<'static> {
     fn from(v: Vec<(String, String)>) -> Self {
+        Params::new(v)
+    }
+}
+
+impl<'a> From<Vec<(Cow<'a, str>, Cow<'a, str>)>> for Params<'a> {
+    fn from(v: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Self {
         Params(v)
     }
 }
 
-impl<'a> FromIterator<(&'a str, &'a str)> for Params {
+impl<'a> FromIterator<(&'a str, &'a str)> for Params<'a> {
     fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
         Params(
             iter.into_iter()
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .map(|(a, b)| (Cow::Borrowed(a), Cow::Borrowed(b)))
                 .collect(),
         )
     }

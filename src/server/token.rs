@@ -200,7 +200,11 @@ fn token_body(
 
 impl AuthorizationServer {
     /// Handles a token request: the `Authorization` header, if any, and the form body.
-    pub async fn token(&self, authorization: Option<&str>, params: &Params) -> EndpointResponse {
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        params: &Params<'_>,
+    ) -> EndpointResponse {
         match self.token_inner(authorization, params).await {
             Ok(body) => EndpointResponse::no_store(body),
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
@@ -210,7 +214,7 @@ impl AuthorizationServer {
     async fn token_inner(
         &self,
         authorization: Option<&str>,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<String, OAuthError> {
         let (client, _) = self.authenticate(authorization, params).await?;
         let grant_type = params.required("grant_type")?;
@@ -239,7 +243,7 @@ impl AuthorizationServer {
     pub(crate) async fn authenticate(
         &self,
         authorization: Option<&str>,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<(Arc<OAuthClient>, ClientAuth), OAuthError> {
         let basic = basic_credentials(authorization)?;
         let form_id = params.one("client_id")?;
@@ -298,7 +302,7 @@ impl AuthorizationServer {
     async fn requested_scope(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<Scope, OAuthError> {
         let requested = match params.one("scope")? {
             Some(s) => Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?,
@@ -346,7 +350,7 @@ impl AuthorizationServer {
     }
 
     /// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code's redirect URI and PKCE challenge.
-    fn check_code_binding(&self, rec: &TokenRecord, params: &Params) -> Result<(), OAuthError> {
+    fn check_code_binding(&self, rec: &TokenRecord, params: &Params<'_>) -> Result<(), OAuthError> {
         let Some(binding) = &rec.code else {
             return Err(invalid_grant("code: is invalid, expired or revoked"));
         };
@@ -385,7 +389,7 @@ impl AuthorizationServer {
     async fn code_grant(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<String, OAuthError> {
         if !client.allows(Flow::AuthorizationCode) {
             return Err(unauthorized(
@@ -446,7 +450,7 @@ impl AuthorizationServer {
     async fn client_credentials_grant(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<String, OAuthError> {
         if client.client_type() == ClientType::Public {
             return Err(unauthorized(
@@ -471,7 +475,7 @@ impl AuthorizationServer {
     async fn password_grant(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<String, OAuthError> {
         if !client.allows(Flow::ResourceOwner) {
             return Err(unauthorized(
@@ -536,7 +540,7 @@ impl AuthorizationServer {
     async fn refresh_grant(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<String, OAuthError> {
         // Refresh tokens come from the code and password flows; a client that has lost both
         // has lost what its refresh tokens stood for.
@@ -627,7 +631,7 @@ impl AuthorizationServer {
     }
 
     /// The scope a refresh asks for: the original grant's, or a subset of it (RFC 6749 §6).
-    fn refresh_scope(&self, rec: &TokenRecord, params: &Params) -> Result<Scope, OAuthError> {
+    fn refresh_scope(&self, rec: &TokenRecord, params: &Params<'_>) -> Result<Scope, OAuthError> {
         let original = rec.scope.clone();
         match params.one("scope")? {
             Some(s) => {
@@ -669,7 +673,7 @@ impl AuthorizationServer {
     async fn extension_grant(
         &self,
         client: &OAuthClient,
-        params: &Params,
+        params: &Params<'_>,
         ext: &dyn super::ExtensionGrant,
     ) -> Result<String, OAuthError> {
         let ctx = super::GrantContext {
