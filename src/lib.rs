@@ -6,6 +6,16 @@
 //!
 //! ## Map
 //!
+//! - [`server`]: the [`AuthorizationServer`]: build one from [`ServerSettings`] and the stores,
+//!   then call [`AuthorizationServer::authorize`], [`AuthorizationServer::token`],
+//!   [`AuthorizationServer::introspect`] and [`AuthorizationServer::revoke`] from your routes;
+//!   outcomes are enums ([`Authorize`]) and ready-to-send answers ([`EndpointResponse`]).
+//!   docs/embedding.md shows each route.
+//! - [`http`] (feature `http`, on by default): glue to the `http` crate's request and response
+//!   types.
+//! - [`users`]: the [`users::UserDirectory`] trait: which scopes each of your users holds.
+//! - [`scope`], [`token`], [`settings`], [`error`]: scopes, token formats (opaque or RFC 9068
+//!   JWT), settings, and the protocol errors every rejection becomes.
 //! - [`client`]: the OAuth client registry: IDs, secrets, flows, home and base URLs, redirect
 //!   URIs, badges, and the administrator's operations ([`client::ClientRegistry`]).
 //! - [`redirect`]: which `redirect_uri` values a client may use: exact, loopback with any port
@@ -15,7 +25,58 @@
 //!   traits the host implements, with in-memory implementations in [`store::memory`].
 //! - [`clock`]: time as a trait, so tests never sleep.
 //!
-//! ## Example
+//! ## Example: one authorization code + PKCE flow
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis::client::{ClientSettings, ClientType, Flow, NewClient};
+//! use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
+//! use portcullis::users::MemoryUserDirectory;
+//! use portcullis::{AuthorizationServer, Authorize, Params, Scope, ServerSettings};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let users = MemoryUserDirectory::default();
+//! users.insert("alice", "password", Scope::parse("read write")?)?;
+//! let server = AuthorizationServer::builder(ServerSettings::new("https://auth.example.com")?)
+//!     .users(Arc::new(users))
+//!     .build()?;
+//! let mut app = NewClient::manual(ClientType::Public, ClientSettings {
+//!     name: "Desktop app".into(),
+//!     redirect_uris: vec!["http://127.0.0.1/cb".into()],
+//!     flows: [Flow::AuthorizationCode].into_iter().collect(),
+//!     scopes: vec!["read".into()],
+//!     ..ClientSettings::default()
+//! });
+//! app.client_id = Some(portcullis::ClientId::new("desktop")?);
+//! server.clients().create(app).await?;
+//!
+//! // GET /authorize?... from the browser, alice logged in:
+//! let verifier = CodeVerifier::generate()?;
+//! let challenge = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
+//! let query = format!(
+//!     "response_type=code&client_id=desktop&redirect_uri=http://127.0.0.1:4000/cb\
+//!      &state=xyz&code_challenge={}&code_challenge_method=S256",
+//!     challenge.as_str()
+//! );
+//! let Authorize::Redirect(location) = server.authorize(&Params::parse(&query), Some("alice")).await
+//! else { panic!("expected a redirect") };
+//! assert!(location.starts_with("http://127.0.0.1:4000/cb?code="));
+//! let code = location.split(['=', '&']).nth(1).unwrap();
+//!
+//! // POST /token from the app:
+//! let form = format!(
+//!     "grant_type=authorization_code&code={code}&redirect_uri=http://127.0.0.1:4000/cb\
+//!      &client_id=desktop&code_verifier={}",
+//!     verifier.secret()
+//! );
+//! let answer = server.token(None, &Params::parse(&form)).await;
+//! assert_eq!(answer.status, 200);
+//! assert_eq!(answer.json()["scope"], "read");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ## Example: the client registry
 //!
 //! Register a public client and check the redirect URIs a request might carry:
 //!
