@@ -49,7 +49,11 @@ pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
         return Ok(out);
     }
     POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
+        // Nothing below calls back into this module, so the pool is never borrowed twice;
+        // should that change, fail the draw rather than panic.
+        let mut pool = pool
+            .try_borrow_mut()
+            .map_err(|_| RandomError("random pool in use".into()))?;
         let pid = std::process::id();
         if pool.pid != pid || pool.pos + N > POOL_SIZE {
             os_fill(&mut pool.buf)?;
