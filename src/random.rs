@@ -48,7 +48,8 @@ pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
         os_fill(&mut out)?;
         return Ok(out);
     }
-    POOL.with(|pool| {
+    // `try_with`: during thread teardown the pool is gone; fall back to a direct read.
+    let pooled = POOL.try_with(|pool| {
         // Nothing below calls back into this module, so the pool is never borrowed twice;
         // should that change, fail the draw rather than panic.
         let mut pool = pool
@@ -69,7 +70,14 @@ pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
         taken.fill(0);
         pool.pos += N;
         Ok(out)
-    })
+    });
+    match pooled {
+        Ok(result) => result,
+        Err(_) => {
+            os_fill(&mut out)?;
+            Ok(out)
+        }
+    }
 }
 
 /// A URL-safe string carrying 256 random bits (43 characters, no padding).
@@ -77,8 +85,8 @@ pub(crate) fn token_256() -> Result<String, RandomError> {
     Ok(BASE64_URL_SAFE_NO_PAD.encode(bytes::<32>()?))
 }
 
-/// Two independent 256-bit URL-safe strings from one call to the OS generator: an access and
-/// a refresh token cost one system call, not two.
+/// Two independent 256-bit URL-safe strings from one draw: an access and a refresh token
+/// cost one trip to the pool, not two.
 pub(crate) fn token_pair() -> Result<(String, String), RandomError> {
     let b = bytes::<64>()?;
     let (a, c) = b.split_at(32);
