@@ -949,6 +949,10 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family() {
     let second = refresh(rt1).await;
     assert_eq!(second.status, 200);
     let second_json = second.json();
+    assert!(
+        second_json.get("scope").is_none(),
+        "unchanged from the original grant, so omitted (RFC 6749 section 5.1)"
+    );
     let rt2 = second_json["refresh_token"].as_str().unwrap();
     assert_ne!(rt1, rt2);
     let access2 = second_json["access_token"].as_str().unwrap();

@@ -154,13 +154,17 @@ fn basic_credentials(header: Option<&str>) -> Result<Option<(String, String)>, O
     )))
 }
 
-fn scope_json(issued: &Issued, requested: Option<&str>) -> Option<String> {
-    let text = issued.scope.to_string();
-    // RFC 6749 §5.1: the scope is returned when it differs from the one requested.
-    match requested.map(Scope::parse) {
-        Some(Ok(asked)) if asked == issued.scope => None,
-        _ => Some(text),
-    }
+/// RFC 6749 §5.1: the scope is returned when it differs from the one requested.
+fn scope_json(issued: &Issued, requested: Option<&Scope>) -> Option<String> {
+    (requested != Some(&issued.scope)).then(|| issued.scope.to_string())
+}
+
+/// The request's `scope` parameter, parsed once; a malformed token fails the whole parameter.
+fn asked_scope(params: &Params<'_>) -> Result<Option<Scope>, OAuthError> {
+    params
+        .one("scope")?
+        .map(|s| Scope::parse(s).map_err(|e| invalid_scope(e.to_string())))
+        .transpose()
 }
 
 /// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1).
@@ -179,7 +183,7 @@ struct TokenResponse<'a> {
 
 fn token_body(
     issued: &Issued,
-    requested_scope: Option<&str>,
+    requested_scope: Option<&Scope>,
     issued_token_type: Option<&str>,
 ) -> String {
     let response = TokenResponse {
@@ -299,16 +303,12 @@ impl AuthorizationServer {
         }
     }
 
-    async fn requested_scope(
-        &self,
-        client: &OAuthClient,
-        params: &Params<'_>,
-    ) -> Result<Scope, OAuthError> {
-        let requested = match params.one("scope")? {
-            Some(s) => Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?,
-            None => client.scopes().clone(),
-        };
-        Ok(requested.intersection(client.scopes()))
+    /// What the client asked for (its own scopes when it named none, RFC 6749 §3.3), narrowed
+    /// to what it may request.
+    fn requested_scope(client: &OAuthClient, asked: Option<&Scope>) -> Scope {
+        asked
+            .unwrap_or_else(|| client.scopes())
+            .intersection(client.scopes())
     }
 
     /// Narrows `scope` to what `user` holds now; empty is `invalid_scope`.
@@ -462,14 +462,15 @@ impl AuthorizationServer {
                 "grant_type: the client may not use the client credentials flow",
             ));
         }
+        let asked = asked_scope(params)?;
         let scope = self
-            .for_user(self.requested_scope(client, params).await?, None)
+            .for_user(Self::requested_scope(client, asked.as_ref()), None)
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
             .issue(client.id(), None, &scope, &audience, None, false)
             .await?;
-        Ok(token_body(&issued, params.one("scope")?, None))
+        Ok(token_body(&issued, asked.as_ref(), None))
     }
 
     async fn password_grant(
@@ -482,6 +483,7 @@ impl AuthorizationServer {
                 "grant_type: the client may not use the resource owner password flow",
             ));
         }
+        let asked = asked_scope(params)?;
         let username = params.required("username")?;
         let password = params.required("password")?;
         let now = self.now();
@@ -500,7 +502,7 @@ impl AuthorizationServer {
         };
         lock(&self.password_failures).remove(username);
         let scope = self
-            .for_user(self.requested_scope(client, params).await?, Some(&user))
+            .for_user(Self::requested_scope(client, asked.as_ref()), Some(&user))
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
@@ -513,7 +515,7 @@ impl AuthorizationServer {
                 true,
             )
             .await?;
-        Ok(token_body(&issued, params.one("scope")?, None))
+        Ok(token_body(&issued, asked.as_ref(), None))
     }
 
     fn record_password_failure(&self, username: &str, now: crate::Timestamp) {
@@ -613,7 +615,8 @@ impl AuthorizationServer {
                 true,
             )
             .await?;
-        let body = token_body(&issued, params.one("scope")?, None);
+        // Without a `scope`, the request asked for the original grant's (RFC 6749 §6).
+        let body = token_body(&issued, Some(&requested), None);
         if self.settings.refresh_reuse_interval > 0 {
             let mut recent = lock(&self.recent_rotations);
             let interval = self.settings.refresh_reuse_interval;
@@ -699,7 +702,7 @@ impl AuthorizationServer {
             .await?;
         Ok(token_body(
             &issued,
-            params.one("scope")?,
+            asked_scope(params)?.as_ref(),
             decision.issued_token_type.as_deref(),
         ))
     }
