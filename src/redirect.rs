@@ -18,7 +18,7 @@
 //! Everything is resolved and indexed once, when the client is saved ([`RedirectRules::compile`]),
 //! so a check costs one or two hash lookups however many URIs are registered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use url::Url;
@@ -277,7 +277,7 @@ pub struct RedirectRules {
     /// URI.
     exact: HashMap<String, RedirectUriKind>,
     /// Loopback URIs with the port removed (see [`loopback_key`]).
-    loopback: HashMap<String, ()>,
+    loopback: HashSet<String>,
 }
 
 impl RedirectRules {
@@ -317,8 +317,7 @@ impl RedirectRules {
             base_urls,
             ..RedirectRules::default()
         };
-        let mut seen: std::collections::HashSet<&str> =
-            std::collections::HashSet::with_capacity(redirect_uris.len());
+        let mut seen: HashSet<&str> = HashSet::with_capacity(redirect_uris.len());
         for (i, raw) in redirect_uris.iter().enumerate() {
             let field = || format!("redirect_uris[{i}]");
             let uri = RegisteredRedirectUri::parse(raw)
@@ -344,7 +343,7 @@ impl RedirectRules {
             }
             RedirectUriKind::Loopback => {
                 if let Some(key) = loopback_key(&uri.raw) {
-                    self.loopback.insert(key, ());
+                    self.loopback.insert(key);
                 }
             }
             RedirectUriKind::Relative => {
@@ -387,7 +386,7 @@ impl RedirectRules {
         }
         let key = loopback_key(requested);
         if let Some(key) = &key
-            && self.loopback.contains_key(key)
+            && self.loopback.contains(key)
         {
             return Ok(TrustedRedirectUri {
                 uri: requested.to_owned(),
