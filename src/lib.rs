@@ -115,7 +115,8 @@
 //! # }).unwrap();
 //! ```
 
-#![forbid(unsafe_code)]
+// One `unsafe` call in the whole crate: registering a fork handler (`random::fork`).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 // Untrusted input must never panic: no unwrap, expect or unchecked indexing outside tests.
 #![cfg_attr(
