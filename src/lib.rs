@@ -124,6 +124,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod base64url;
+mod byteset;
 pub mod client;
 pub mod clock;
 pub mod error;

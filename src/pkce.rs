@@ -5,12 +5,14 @@
 //! useless without it (RFC 9700 §2.1.1).
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::byteset::ByteSet;
 use crate::random::{self, RandomError};
 
 /// RFC 7636 §4.1: a verifier is 43 to 128 characters.
@@ -81,23 +83,10 @@ pub enum PkceError {
     UnknownMethod(String),
 }
 
-/// RFC 3986 unreserved characters, the PKCE alphabet, as a lookup table.
-// Evaluated at compile time: an index out of range would fail the build, not a request.
-#[allow(clippy::indexing_slicing)]
-static UNRESERVED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-        i += 1;
-    }
-    t
-};
-
-fn is_unreserved(b: u8) -> bool {
-    UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
-}
+/// RFC 3986 unreserved characters, the PKCE alphabet (RFC 7636 §4.1).
+const UNRESERVED: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"-._~");
+/// The base64url alphabet of an S256 challenge (RFC 7636 §4.2).
+const BASE64URL: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"-_");
 
 /// Keeps error messages short when a hostile value is huge.
 fn truncate(value: &str) -> String {
@@ -112,7 +101,7 @@ impl CodeVerifier {
     /// Checks a presented verifier against RFC 7636 §4.1.
     pub fn parse(value: &str) -> Result<Self, PkceError> {
         // Characters first: once all are ASCII, bytes and characters count the same.
-        if !value.bytes().all(is_unreserved) {
+        if !UNRESERVED.all(value.as_bytes()) {
             return Err(PkceError::VerifierCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
@@ -142,7 +131,8 @@ impl fmt::Debug for CodeVerifier {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "StoredChallenge", into = "StoredChallenge")]
 pub struct CodeChallenge {
-    value: String,
+    // Shared: the challenge moves from the request into the code's record without a copy.
+    value: Arc<str>,
     method: PkceMethod,
 }
 
@@ -162,7 +152,7 @@ impl TryFrom<StoredChallenge> for CodeChallenge {
 impl From<CodeChallenge> for StoredChallenge {
     fn from(c: CodeChallenge) -> Self {
         StoredChallenge {
-            value: c.value,
+            value: c.value.as_ref().to_owned(),
             method: c.method,
         }
     }
@@ -173,24 +163,19 @@ impl CodeChallenge {
     /// whether `plain` is acceptable is the server's policy, not a syntax question.
     pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
         let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
-        // One pass for both alphabets: unreserved, and base64url (unreserved minus `.`, `~`).
-        let (mut unreserved, mut base64url) = (true, true);
-        for b in value.bytes() {
-            let u = is_unreserved(b);
-            unreserved &= u;
-            base64url &= u && b != b'.' && b != b'~';
-        }
-        if !unreserved {
+        if !UNRESERVED.all(value.as_bytes()) {
             return Err(PkceError::ChallengeCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
             return Err(PkceError::ChallengeLength(value.len()));
         }
-        if method == PkceMethod::S256 && (value.len() != S256_CHALLENGE_LEN || !base64url) {
+        if method == PkceMethod::S256
+            && (value.len() != S256_CHALLENGE_LEN || !BASE64URL.all(value.as_bytes()))
+        {
             return Err(PkceError::NotS256Digest);
         }
         Ok(CodeChallenge {
-            value: value.to_owned(),
+            value: value.into(),
             method,
         })
     }
@@ -201,7 +186,10 @@ impl CodeChallenge {
             PkceMethod::S256 => s256(verifier.secret()),
             PkceMethod::Plain => verifier.secret().to_owned(),
         };
-        CodeChallenge { value, method }
+        CodeChallenge {
+            value: value.into(),
+            method,
+        }
     }
 
     /// The challenge's value.
@@ -223,19 +211,17 @@ impl CodeChallenge {
     /// without copying it.
     pub fn verify_str(&self, verifier: &str) -> bool {
         (MIN_LEN..=MAX_LEN).contains(&verifier.len())
-            && verifier.bytes().all(is_unreserved)
+            && UNRESERVED.all(verifier.as_bytes())
             && self.verify_value(verifier)
     }
 
     fn verify_value(&self, verifier: &str) -> bool {
         match self.method {
             PkceMethod::S256 => {
-                let mut encoded = [0u8; S256_CHALLENGE_LEN];
-                let digest = Sha256::digest(verifier.as_bytes());
-                match BASE64_URL_SAFE_NO_PAD.encode_slice(digest, &mut encoded) {
-                    Ok(n) if n == S256_CHALLENGE_LEN => encoded.ct_eq(self.value.as_bytes()).into(),
-                    _ => false,
-                }
+                let digest: [u8; 32] = Sha256::digest(verifier.as_bytes()).into();
+                crate::base64url::encode_32(&digest)
+                    .ct_eq(self.value.as_bytes())
+                    .into()
             }
             PkceMethod::Plain => verifier.as_bytes().ct_eq(self.value.as_bytes()).into(),
         }

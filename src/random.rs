@@ -142,15 +142,45 @@ pub(crate) fn token_256() -> Result<String, RandomError> {
     Ok(BASE64_URL_SAFE_NO_PAD.encode(bytes::<32>()?))
 }
 
-/// Two independent 256-bit URL-safe strings from one draw: an access and a refresh token
-/// cost one trip to the pool, not two.
-pub(crate) fn token_pair() -> Result<(String, String), RandomError> {
-    let b = bytes::<64>()?;
-    let (a, c) = b.split_at(32);
-    Ok((
-        BASE64_URL_SAFE_NO_PAD.encode(a),
-        BASE64_URL_SAFE_NO_PAD.encode(c),
-    ))
+/// The length of a 256-bit value in unpadded base64url.
+pub(crate) const TOKEN_LEN: usize = crate::base64url::ENCODED_LEN;
+
+/// A code or opaque token: 256 random bits as 43 URL-safe characters, kept inline so that
+/// issuing one allocates nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct TokenText([u8; TOKEN_LEN]);
+
+impl TokenText {
+    fn encode(bytes: &[u8; 32]) -> Self {
+        TokenText(crate::base64url::encode_32(bytes))
+    }
+
+    /// The token's bytes, to hash.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The token's text.
+    pub(crate) fn as_str(&self) -> &str {
+        // base64url output is ASCII, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for TokenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenText(<redacted>)")
+    }
+}
+
+/// A fresh code or opaque token.
+pub(crate) fn token() -> Result<TokenText, RandomError> {
+    Ok(TokenText::encode(&bytes::<32>()?))
+}
+
+/// Two independent tokens: an access and a refresh token.
+pub(crate) fn token_pair() -> Result<(TokenText, TokenText), RandomError> {
+    Ok((token()?, token()?))
 }
 
 #[cfg(test)]
@@ -190,7 +220,11 @@ mod tests {
         );
         assert_ne!(a, b);
         let (c, d) = token_pair().unwrap();
+        let (c, d) = (c.as_str(), d.as_str());
         assert_eq!((c.len(), d.len()), (43, 43));
+        let url_safe = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        assert!(c.bytes().chain(d.bytes()).all(url_safe));
         assert_ne!(c, d);
+        assert_ne!(token().unwrap().as_str(), token().unwrap().as_str());
     }
 }

@@ -20,6 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use url::Url;
 
@@ -182,7 +183,7 @@ impl fmt::Display for RegisteredRedirectUri {
 /// redirects a user agent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedRedirectUri {
-    uri: String,
+    uri: Arc<str>,
     matched: RedirectUriKind,
 }
 
@@ -190,6 +191,12 @@ impl TrustedRedirectUri {
     /// The URI exactly as requested (and therefore as the client will compare it).
     pub fn as_str(&self) -> &str {
         &self.uri
+    }
+
+    /// The URI as a shared string: for an exact match, the registered one, so keeping it
+    /// (in a code's record, say) copies nothing.
+    pub fn shared(&self) -> Arc<str> {
+        self.uri.clone()
     }
 
     /// The kind of registration it matched. RFC 8252 §8.6: a loopback or private-use URI does
@@ -275,7 +282,7 @@ pub struct RedirectRules {
     registered: Vec<RegisteredRedirectUri>,
     /// Exact-match targets: absolute and private-use URIs, and every resolution of each relative
     /// URI.
-    exact: HashMap<String, RedirectUriKind>,
+    exact: HashMap<Arc<str>, RedirectUriKind>,
     /// Loopback URIs with the port removed (see [`loopback_key`]).
     loopback: HashSet<String>,
 }
@@ -339,7 +346,7 @@ impl RedirectRules {
     fn index(&mut self, uri: &RegisteredRedirectUri) -> Result<(), String> {
         match uri.kind {
             RedirectUriKind::Absolute | RedirectUriKind::PrivateUse => {
-                self.exact.insert(uri.raw.clone(), uri.kind);
+                self.exact.insert(uri.raw.as_str().into(), uri.kind);
             }
             RedirectUriKind::Loopback => {
                 if let Some(key) = loopback_key(&uri.raw) {
@@ -361,7 +368,7 @@ impl RedirectRules {
                         format!("resolves against `{base}` to `{resolved}`, which {e}")
                     })?;
                     self.exact
-                        .insert(resolved.into(), RedirectUriKind::Relative);
+                        .insert(Arc::from(resolved.as_str()), RedirectUriKind::Relative);
                 }
             }
         }
@@ -378,9 +385,9 @@ impl RedirectRules {
                 requested.len(),
             )));
         }
-        if let Some(kind) = self.exact.get(requested) {
+        if let Some((uri, kind)) = self.exact.get_key_value(requested) {
             return Ok(TrustedRedirectUri {
-                uri: requested.to_owned(),
+                uri: uri.clone(),
                 matched: *kind,
             });
         }
@@ -389,7 +396,7 @@ impl RedirectRules {
             && self.loopback.contains(key)
         {
             return Ok(TrustedRedirectUri {
-                uri: requested.to_owned(),
+                uri: requested.into(),
                 matched: RedirectUriKind::Loopback,
             });
         }

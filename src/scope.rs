@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::byteset::ByteSet;
+
 /// The longest scope token accepted.
 const MAX_TOKEN_LEN: usize = 200;
 
@@ -20,32 +22,74 @@ pub struct ScopeError(pub String);
 
 /// A set of scope tokens, each checked against `scope-token = 1*NQCHAR`. Cheap to clone:
 /// every code and token record carries one.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Kept as its canonical text (tokens sorted, each once, single spaces), so that the common
+/// cases cost nothing: a parameter already in that form is stored as it is, displaying is a
+/// copy, and an intersection that equals one side shares it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Vec<String>", into = "Vec<String>")]
-pub struct Scope(Arc<BTreeSet<String>>);
+pub struct Scope(Arc<str>);
 
-fn is_nqchar(b: u8) -> bool {
-    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+impl Default for Scope {
+    fn default() -> Self {
+        Scope(Arc::from(""))
+    }
 }
 
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// `NQCHAR = %x21 / %x23-5B / %x5D-7E` (RFC 6749 Appendix A).
+const NQCHAR: ByteSet = ByteSet::EMPTY.with_range(0x21, 0x7e).without(b"\"\\");
+
 fn check_token(token: &str) -> Result<(), ScopeError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN || !token.bytes().all(is_nqchar) {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN || !NQCHAR.all(token.as_bytes()) {
         let shown: String = token.chars().take(40).collect();
         return Err(ScopeError(shown));
     }
     Ok(())
 }
 
+/// Whether `tokens` are strictly ascending, so already sorted and without repeats.
+fn is_canonical<'a>(mut tokens: impl Iterator<Item = &'a str>) -> bool {
+    let Some(mut prev) = tokens.next() else {
+        return true;
+    };
+    for t in tokens {
+        if t <= prev {
+            return false;
+        }
+        prev = t;
+    }
+    true
+}
+
 impl Scope {
+    /// Builds the canonical text of valid tokens, in any order and with repeats.
+    fn canonical<'a>(tokens: impl Iterator<Item = &'a str>) -> Scope {
+        let mut sorted: Vec<&str> = tokens.collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        Scope(Arc::from(sorted.join(" ")))
+    }
+
     /// Parses a space-delimited `scope` parameter. Every token must be valid: a malformed one
     /// fails the whole parameter rather than being dropped. Runs of spaces are tolerated.
     pub fn parse(value: &str) -> Result<Self, ScopeError> {
-        value
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(|t| check_token(t).map(|()| t.to_owned()))
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map(|set| Scope(Arc::new(set)))
+        let tokens = || value.split(' ').filter(|t| !t.is_empty());
+        for t in tokens() {
+            check_token(t)?;
+        }
+        let single_spaced = !value.starts_with(' ')
+            && !value.ends_with(' ')
+            && !value.as_bytes().windows(2).any(|w| w == b"  ");
+        if single_spaced && is_canonical(tokens()) {
+            return Ok(Scope(Arc::from(value)));
+        }
+        Ok(Scope::canonical(tokens()))
     }
 
     /// A scope from separate tokens, each checked.
@@ -54,32 +98,51 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        tokens
-            .into_iter()
-            .map(|t| {
-                let t = t.into();
-                check_token(&t).map(|()| t)
-            })
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map(|set| Scope(Arc::new(set)))
+        let tokens: Vec<String> = tokens.into_iter().map(Into::into).collect();
+        for t in &tokens {
+            check_token(t)?;
+        }
+        Ok(Scope::canonical(tokens.iter().map(String::as_str)))
     }
 
     /// The tokens in both sets.
     pub fn intersection(&self, other: &Scope) -> Scope {
-        if self.0.is_subset(&other.0) {
+        if self.is_subset(other) {
             return self.clone();
         }
-        Scope(Arc::new(self.0.intersection(&other.0).cloned().collect()))
+        if other.is_subset(self) {
+            return other.clone();
+        }
+        Scope(Arc::from(
+            self.iter()
+                .filter(|t| other.contains(t))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
     }
 
-    /// Whether every token here is in `other`.
+    /// Whether every token here is in `other`: one merge pass over both sorted lists.
     pub fn is_subset(&self, other: &Scope) -> bool {
-        self.0.is_subset(&other.0)
+        if Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0 {
+            return true;
+        }
+        let mut theirs = other.iter();
+        'mine: for t in self.iter() {
+            for o in theirs.by_ref() {
+                match o.cmp(t) {
+                    std::cmp::Ordering::Less => continue,
+                    std::cmp::Ordering::Equal => continue 'mine,
+                    std::cmp::Ordering::Greater => return false,
+                }
+            }
+            return false;
+        }
+        true
     }
 
     /// Whether `token` is in the set.
     pub fn contains(&self, token: &str) -> bool {
-        self.0.contains(token)
+        self.iter().any(|t| t == token)
     }
 
     /// Whether the set is empty.
@@ -87,33 +150,40 @@ impl Scope {
         self.0.is_empty()
     }
 
+    /// How many tokens the set holds.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
     /// The tokens, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The scope as the space-delimited text of a `scope` parameter or response member.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// The tokens in `self` that are not in `other`.
     pub fn difference(&self, other: &Scope) -> Scope {
-        Scope(Arc::new(self.0.difference(&other.0).cloned().collect()))
+        Scope(Arc::from(
+            self.iter()
+                .filter(|t| !other.contains(t))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
     }
 
     /// The tokens in either set.
     pub fn union(&self, other: &Scope) -> Scope {
-        Scope(Arc::new(self.0.union(&other.0).cloned().collect()))
+        Scope::canonical(self.iter().chain(other.iter()))
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for t in self.0.iter() {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-            first = false;
-        }
-        Ok(())
+        f.write_str(&self.0)
     }
 }
 
@@ -126,13 +196,13 @@ impl TryFrom<Vec<String>> for Scope {
 
 impl From<Scope> for Vec<String> {
     fn from(s: Scope) -> Self {
-        s.0.iter().cloned().collect()
+        s.iter().map(str::to_owned).collect()
     }
 }
 
 impl From<Scope> for BTreeSet<String> {
     fn from(s: Scope) -> Self {
-        Arc::unwrap_or_clone(s.0)
+        s.iter().map(str::to_owned).collect()
     }
 }
 
@@ -175,5 +245,63 @@ mod tests {
         assert!(Scope::parse("read").unwrap().is_subset(&a));
         assert_eq!(a.difference(&b).to_string(), "write");
         assert!(Scope::parse("").unwrap().is_empty());
+        assert!(Scope::parse("   ").unwrap().is_empty());
+        assert_eq!(a.union(&b).to_string(), "admin other read write");
+        assert_eq!(a.intersection(&Scope::parse("x").unwrap()).to_string(), "");
+    }
+
+    #[test]
+    fn scopes_are_kept_sorted_and_unique_whatever_the_input() {
+        let cases = [
+            ("read", "read"),
+            ("write read", "read write"),
+            ("  read   write ", "read write"),
+            ("b a b a", "a b"),
+            ("a a", "a"),
+            ("Z a", "Z a"),
+            ("", ""),
+        ];
+        for (input, canonical) in cases {
+            let scope = Scope::parse(input).unwrap();
+            assert_eq!(scope.as_str(), canonical, "{input:?}");
+            assert_eq!(scope, Scope::parse(canonical).unwrap(), "{input:?}");
+        }
+        let from = Scope::from_tokens(["write", "read", "write"]).unwrap();
+        assert_eq!(from.as_str(), "read write");
+        assert_eq!(from.len(), 2);
+    }
+
+    #[test]
+    fn subset_table() {
+        let cases = [
+            ("", "", true),
+            ("", "a", true),
+            ("a", "", false),
+            ("a", "a b", true),
+            ("b", "a b", true),
+            ("a b", "a b", true),
+            ("a c", "a b", false),
+            ("ab", "a b", false),
+            ("a", "ab", false),
+            ("a b c", "a b c d", true),
+            ("d", "a b c", false),
+        ];
+        for (a, b, subset) in cases {
+            let (a, b) = (Scope::parse(a).unwrap(), Scope::parse(b).unwrap());
+            assert_eq!(a.is_subset(&b), subset, "{a} within {b}");
+            let both = a.intersection(&b);
+            assert_eq!(both == a, subset, "{a} and {b}");
+        }
+    }
+
+    #[test]
+    fn serde_is_a_list_of_tokens() {
+        let scope: Scope = serde_json::from_str(r#"["write","read"]"#).unwrap();
+        assert_eq!(scope.as_str(), "read write");
+        assert_eq!(
+            serde_json::to_string(&scope).unwrap(),
+            r#"["read","write"]"#
+        );
+        assert!(serde_json::from_str::<Scope>(r#"["a b"]"#).is_err());
     }
 }

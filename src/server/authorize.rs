@@ -5,6 +5,7 @@ use std::sync::Arc;
 use url::form_urlencoded;
 
 use super::{AuthorizationServer, Params};
+use crate::byteset::ByteSet;
 use crate::client::{ClientId, Flow, OAuthClient};
 use crate::clock::Timestamp;
 use crate::error::{ErrorCode, OAuthError};
@@ -84,33 +85,53 @@ struct Checked {
     nonce: Option<String>,
 }
 
-fn redirect_with(base: &str, mode: Mode, pairs: &[(&str, &str)]) -> String {
+/// `base` with `pairs` (those with a value) and the issuer (RFC 9207) appended to its query
+/// or fragment; `encoded_iss` is the issuer already form-encoded, once for all responses.
+fn redirect_with(
+    base: &str,
+    mode: Mode,
+    pairs: &[(&str, Option<&str>)],
+    encoded_iss: &str,
+) -> String {
     let sep = match mode {
         Mode::Fragment => "#",
         Mode::Query if !base.contains('?') => "?",
         Mode::Query if base.ends_with('?') || base.ends_with('&') => "",
         Mode::Query => "&",
     };
-    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    let mut out = String::with_capacity(base.len() + sep.len() + len + 16);
+    let len: usize = pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.map_or(0, str::len) + 2)
+        .sum();
+    let mut out = String::with_capacity(base.len() + sep.len() + len + encoded_iss.len() + 24);
     out.push_str(base);
     out.push_str(sep);
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            push_form_encoded(&mut out, k);
+            out.push('=');
+            push_form_encoded(&mut out, v);
             out.push('&');
         }
-        push_form_encoded(&mut out, k);
-        out.push('=');
-        push_form_encoded(&mut out, v);
     }
+    out.push_str("iss=");
+    out.push_str(encoded_iss);
+    out
+}
+
+/// `value` form-encoded (`application/x-www-form-urlencoded`).
+pub(super) fn form_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    push_form_encoded(&mut out, value);
     out
 }
 
 /// Appends `value` form-encoded; codes and tokens (base64url) need no encoding, so the common
 /// case is a plain copy.
 fn push_form_encoded(out: &mut String, value: &str) {
-    let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
-    if value.bytes().all(safe) {
+    // The bytes the form serializer leaves as they are.
+    const SAFE: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"*-._");
+    if SAFE.all(value.as_bytes()) {
         out.push_str(value);
     } else {
         out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
@@ -155,15 +176,17 @@ impl AuthorizationServer {
         };
         let state = params.one("state").ok().flatten();
         let fail = |e: OAuthError| {
-            let mut pairs = vec![
-                ("error", e.code.as_str()),
-                ("error_description", &e.description),
+            let pairs = [
+                ("error", Some(e.code.as_str())),
+                ("error_description", Some(e.description.as_str())),
+                ("state", state),
             ];
-            if let Some(s) = state {
-                pairs.push(("state", s));
-            }
-            pairs.push(("iss", self.settings.issuer()));
-            Authorize::Redirect(redirect_with(redirect.as_str(), mode, &pairs))
+            Authorize::Redirect(redirect_with(
+                redirect.as_str(),
+                mode,
+                &pairs,
+                &self.encoded_issuer,
+            ))
         };
 
         let checked = match self.check_request(&client, params).await {
@@ -436,7 +459,6 @@ impl AuthorizationServer {
         checked: &Checked,
         state: Option<&str>,
     ) -> Result<String, OAuthError> {
-        let issuer = self.settings.issuer();
         let scope_changed = checked.scope_requested.as_ref() != Some(granted);
         match checked.flow {
             Flow::Implicit => {
@@ -451,24 +473,23 @@ impl AuthorizationServer {
                     )
                     .await?;
                 let expires = issued.expires_in.to_string();
-                let mut pairs = vec![
-                    ("access_token", issued.access_token.as_str()),
-                    ("token_type", "Bearer"),
-                    ("expires_in", expires.as_str()),
+                let pairs = [
+                    ("access_token", Some(issued.access_token.as_str())),
+                    ("token_type", Some("Bearer")),
+                    ("expires_in", Some(expires.as_str())),
+                    ("scope", scope_changed.then(|| granted.as_str())),
+                    ("state", state),
                 ];
-                let scope_text = granted.to_string();
-                if scope_changed {
-                    pairs.push(("scope", &scope_text));
-                }
-                if let Some(s) = state {
-                    pairs.push(("state", s));
-                }
-                pairs.push(("iss", issuer));
-                Ok(redirect_with(redirect.as_str(), Mode::Fragment, &pairs))
+                Ok(redirect_with(
+                    redirect.as_str(),
+                    Mode::Fragment,
+                    &pairs,
+                    &self.encoded_issuer,
+                ))
             }
             _ => {
-                let code = random::token_256()?;
-                let hash = TokenHash::of(&code);
+                let code = random::token()?;
+                let hash = TokenHash::of_bytes(code.as_bytes());
                 let now = self.now();
                 let record = TokenRecord {
                     kind: TokenKind::AuthorizationCode,
@@ -481,18 +502,19 @@ impl AuthorizationServer {
                     issued_at: now,
                     expires_at: Timestamp(now.0.saturating_add(self.settings.code_lifetime)),
                     code: Some(CodeBinding {
-                        redirect_uri: redirect_given.then(|| redirect.as_str().to_owned()),
+                        redirect_uri: redirect_given.then(|| redirect.shared()),
                         code_challenge: checked.challenge.clone(),
                         nonce: checked.nonce.clone(),
                     }),
                 };
                 self.tokens.insert(hash, record).await?;
-                let mut pairs = vec![("code", code.as_str())];
-                if let Some(s) = state {
-                    pairs.push(("state", s));
-                }
-                pairs.push(("iss", issuer));
-                Ok(redirect_with(redirect.as_str(), Mode::Query, &pairs))
+                let pairs = [("code", Some(code.as_str())), ("state", state)];
+                Ok(redirect_with(
+                    redirect.as_str(),
+                    Mode::Query,
+                    &pairs,
+                    &self.encoded_issuer,
+                ))
             }
         }
     }
@@ -504,22 +526,49 @@ mod tests {
 
     #[test]
     fn redirect_parameters_are_appended_correctly() {
-        let p = [("code", "a b&c"), ("state", "s")];
+        let p = [
+            ("code", Some("a b&c")),
+            ("skipped", None),
+            ("state", Some("s")),
+        ];
+        let iss = form_encoded("https://as.example/t");
+        assert_eq!(iss, "https%3A%2F%2Fas.example%2Ft");
+        let cases = [
+            (
+                "https://a/cb",
+                Mode::Query,
+                "https://a/cb?code=a+b%26c&state=s&iss=",
+            ),
+            (
+                "https://a/cb?x=1",
+                Mode::Query,
+                "https://a/cb?x=1&code=a+b%26c&state=s&iss=",
+            ),
+            (
+                "https://a/cb?",
+                Mode::Query,
+                "https://a/cb?code=a+b%26c&state=s&iss=",
+            ),
+            (
+                "https://a/cb?x=1&",
+                Mode::Query,
+                "https://a/cb?x=1&code=a+b%26c&state=s&iss=",
+            ),
+            (
+                "https://a/cb?x=1",
+                Mode::Fragment,
+                "https://a/cb?x=1#code=a+b%26c&state=s&iss=",
+            ),
+        ];
+        for (base, mode, expected) in cases {
+            assert_eq!(
+                redirect_with(base, mode, &p, &iss),
+                format!("{expected}{iss}")
+            );
+        }
         assert_eq!(
-            redirect_with("https://a/cb", Mode::Query, &p),
-            "https://a/cb?code=a+b%26c&state=s"
-        );
-        assert_eq!(
-            redirect_with("https://a/cb?x=1", Mode::Query, &p),
-            "https://a/cb?x=1&code=a+b%26c&state=s"
-        );
-        assert_eq!(
-            redirect_with("https://a/cb?", Mode::Query, &p),
-            "https://a/cb?code=a+b%26c&state=s"
-        );
-        assert_eq!(
-            redirect_with("https://a/cb?x=1", Mode::Fragment, &p),
-            "https://a/cb?x=1#code=a+b%26c&state=s"
+            redirect_with("https://a/cb", Mode::Query, &[], &iss),
+            format!("https://a/cb?iss={iss}")
         );
     }
 }

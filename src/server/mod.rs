@@ -113,6 +113,8 @@ pub struct AuthorizationServer {
     password_failures: Mutex<HashMap<String, Failures>>,
     /// The audience of tokens requested without `resource`, shared by all of them.
     default_audience: Arc<[String]>,
+    /// The issuer form-encoded, as every authorization response carries it (RFC 9207).
+    encoded_issuer: String,
     /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`. They
     /// hold tokens in clear, so they live only in this process's memory and only for the
     /// interval; with the setting off (the default) nothing is kept.
@@ -198,6 +200,7 @@ impl AuthorizationServerBuilder {
         let default_audience = Arc::from([self.settings.default_audience().to_owned()]);
         Ok(AuthorizationServer {
             default_audience,
+            encoded_issuer: authorize::form_encoded(self.settings.issuer()),
             settings: self.settings,
             clients: ClientRegistry::new(self.clients),
             tokens: self.tokens,
@@ -242,11 +245,27 @@ impl From<crate::RandomError> for OAuthError {
     }
 }
 
+/// An access token's text: opaque tokens live inline, JWTs are as long as their claims.
+#[derive(Debug, Clone)]
+pub(crate) enum AccessTokenText {
+    Opaque(random::TokenText),
+    Signed(String),
+}
+
+impl AccessTokenText {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            AccessTokenText::Opaque(t) => t.as_str(),
+            AccessTokenText::Signed(s) => s,
+        }
+    }
+}
+
 /// Tokens just issued, before they are written into a response.
 #[derive(Debug, Clone)]
 pub(crate) struct Issued {
-    access_token: String,
-    refresh_token: Option<String>,
+    access_token: AccessTokenText,
+    refresh_token: Option<random::TokenText>,
     expires_in: u64,
     scope: Scope,
 }
@@ -409,12 +428,12 @@ impl AuthorizationServer {
             let (a, r) = random::token_pair()?;
             (a, Some(r))
         } else {
-            (random::token_256()?, None)
+            (random::token()?, None)
         };
         let access_token = match &self.settings.token_format {
-            TokenFormat::Opaque => random_part,
+            TokenFormat::Opaque => AccessTokenText::Opaque(random_part),
             TokenFormat::Jwt(signer) => {
-                let scope_text = scope.to_string();
+                let scope_text = scope.as_str();
                 let claims = AccessClaims {
                     iss: self.settings.issuer(),
                     // RFC 9068 §2.2: without a user, the subject is the client itself.
@@ -423,15 +442,17 @@ impl AuthorizationServer {
                     client_id: client_id.as_str(),
                     iat: now.0,
                     exp: now.plus_seconds(lifetime).0,
-                    jti: &random_part,
-                    scope: &scope_text,
+                    jti: random_part.as_str(),
+                    scope: scope_text,
                 };
-                signer
-                    .sign(&claims)
-                    .map_err(|_| OAuthError::server_error())?
+                AccessTokenText::Signed(
+                    signer
+                        .sign(&claims)
+                        .map_err(|_| OAuthError::server_error())?,
+                )
             }
         };
-        let access_hash = TokenHash::of(&access_token);
+        let access_hash = TokenHash::of(access_token.as_str());
         let grant = grant
             .cloned()
             .unwrap_or_else(|| GrantId::derived_from(&access_hash));
@@ -455,7 +476,7 @@ impl AuthorizationServer {
         if let Some(token) = &refresh_token {
             self.tokens
                 .insert(
-                    TokenHash::of(token),
+                    TokenHash::of_bytes(token.as_bytes()),
                     record(
                         TokenKind::RefreshToken,
                         now.plus_seconds(self.settings.refresh_token_lifetime),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
-use super::{AuthorizationServer, Failures, Issued, Params, Rotation, lock};
+use super::{AccessTokenText, AuthorizationServer, Failures, Issued, Params, Rotation, lock};
+use crate::byteset::ByteSet;
 use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
 use crate::scope::Scope;
@@ -155,8 +156,8 @@ fn basic_credentials(header: Option<&str>) -> Result<Option<(String, String)>, O
 }
 
 /// RFC 6749 §5.1: the scope is returned when it differs from the one requested.
-fn scope_json(issued: &Issued, requested: Option<&Scope>) -> Option<String> {
-    (requested != Some(&issued.scope)).then(|| issued.scope.to_string())
+fn scope_json<'a>(issued: &'a Issued, requested: Option<&Scope>) -> Option<&'a str> {
+    (requested != Some(&issued.scope)).then(|| issued.scope.as_str())
 }
 
 /// The request's `scope` parameter, parsed once; a malformed token fails the whole parameter.
@@ -167,39 +168,59 @@ fn asked_scope(params: &Params<'_>) -> Result<Option<Scope>, OAuthError> {
         .transpose()
 }
 
-/// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1).
-#[derive(serde::Serialize)]
-struct TokenResponse<'a> {
-    access_token: &'a str,
-    token_type: &'static str,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issued_token_type: Option<&'a str>,
+/// Appends `value` as a JSON string. What needs no escaping (JWTs, token type URIs: the common
+/// case) is copied; anything else goes through serde_json.
+fn push_json_str(out: &mut String, value: &str) {
+    out.push('"');
+    push_json_str_content(out, value);
+    out.push('"');
 }
 
+/// Appends `value` escaped for the inside of a JSON string.
+fn push_json_str_content(out: &mut String, value: &str) {
+    // Printable ASCII other than `"` and `\\`: the bytes JSON strings carry unescaped.
+    const PLAIN: ByteSet = ByteSet::EMPTY.with_range(0x20, 0x7e).without(b"\"\\");
+    if PLAIN.all(value.as_bytes()) {
+        out.push_str(value);
+    } else {
+        let quoted = serde_json::Value::from(value).to_string();
+        out.push_str(quoted.get(1..quoted.len() - 1).unwrap_or_default());
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1), written straight to text:
+/// it is the hottest response the server sends.
 fn token_body(
     issued: &Issued,
     requested_scope: Option<&Scope>,
     issued_token_type: Option<&str>,
 ) -> String {
-    let response = TokenResponse {
-        access_token: &issued.access_token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        refresh_token: issued.refresh_token.as_deref(),
-        scope: scope_json(issued, requested_scope),
-        issued_token_type,
-    };
-    // Serializing strings and numbers cannot fail; the capacity fits a typical response.
-    let mut out = Vec::with_capacity(256);
-    match serde_json::to_writer(&mut out, &response) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => String::new(),
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(256);
+    // Opaque tokens are base64url and scopes NQCHAR by construction: neither needs escaping.
+    out.push_str("{\"access_token\":\"");
+    match &issued.access_token {
+        AccessTokenText::Opaque(token) => out.push_str(token.as_str()),
+        AccessTokenText::Signed(jwt) => push_json_str_content(&mut out, jwt),
     }
+    out.push_str("\",\"token_type\":\"Bearer\",\"expires_in\":");
+    let _ = write!(out, "{}", issued.expires_in);
+    if let Some(refresh) = &issued.refresh_token {
+        out.push_str(",\"refresh_token\":\"");
+        out.push_str(refresh.as_str());
+        out.push('"');
+    }
+    if let Some(scope) = scope_json(issued, requested_scope) {
+        out.push_str(",\"scope\":\"");
+        out.push_str(scope);
+        out.push('"');
+    }
+    if let Some(kind) = issued_token_type {
+        out.push_str(",\"issued_token_type\":");
+        push_json_str(&mut out, kind);
+    }
+    out.push('}');
+    out
 }
 
 impl AuthorizationServer {
@@ -265,17 +286,21 @@ impl AuthorizationServer {
                         "client_id: differs from the one in the Authorization header",
                     ));
                 }
-                (id, Some(secret), ClientAuth::Basic)
+                (Cow::Owned(id), Some(Cow::Owned(secret)), ClientAuth::Basic)
             }
             (None, Some(secret)) => {
                 let id = form_id.ok_or_else(|| invalid_client("client_id: is required"))?;
-                (id.to_owned(), Some(secret.to_owned()), ClientAuth::Post)
+                (
+                    Cow::Borrowed(id),
+                    Some(Cow::Borrowed(secret)),
+                    ClientAuth::Post,
+                )
             }
             (None, None) => {
                 let id = form_id.ok_or_else(|| {
                     invalid_client("client authentication is required (client_id is missing)")
                 })?;
-                (id.to_owned(), None, ClientAuth::None)
+                (Cow::Borrowed(id), None, ClientAuth::None)
             }
         };
         let failed = || invalid_client("client authentication failed");
@@ -355,7 +380,7 @@ impl AuthorizationServer {
             return Err(invalid_grant("code: is invalid, expired or revoked"));
         };
         if let Some(expected) = &binding.redirect_uri
-            && params.one("redirect_uri")? != Some(expected.as_str())
+            && params.one("redirect_uri")? != Some(expected.as_ref())
         {
             return Err(invalid_grant(
                 "redirect_uri: must be the one of the authorization request (RFC 6749 section 4.1.3)",
@@ -705,5 +730,57 @@ impl AuthorizationServer {
             asked_scope(params)?.as_ref(),
             decision.issued_token_type.as_deref(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random;
+
+    fn issued(scope: &str, refresh: bool) -> Issued {
+        Issued {
+            access_token: super::super::AccessTokenText::Signed("a.b-c_d".into()),
+            refresh_token: refresh.then(|| random::token().unwrap()),
+            expires_in: 3600,
+            scope: Scope::parse(scope).unwrap(),
+        }
+    }
+
+    #[test]
+    fn token_bodies_are_json_with_the_members_of_rfc_6749_section_5_1() {
+        let i = issued("read write", true);
+        let body: serde_json::Value = serde_json::from_str(&token_body(&i, None, None)).unwrap();
+        assert_eq!(body["access_token"], "a.b-c_d");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
+        assert_eq!(body["scope"], "read write");
+        assert!(body.get("issued_token_type").is_none());
+
+        // The scope is left out when it is the one requested; the token type is added.
+        let asked = Scope::parse("write read").unwrap();
+        let i = issued("read write", false);
+        let text = token_body(&i, Some(&asked), Some(crate::server::ACCESS_TOKEN_TYPE));
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(body.get("scope").is_none() && body.get("refresh_token").is_none());
+        assert_eq!(body["issued_token_type"], crate::server::ACCESS_TOKEN_TYPE);
+    }
+
+    #[test]
+    fn json_strings_are_escaped_when_they_need_it() {
+        for value in [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "new\nline",
+            "caf\u{e9}",
+            "",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, value);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, value);
+        }
     }
 }

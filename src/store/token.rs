@@ -24,6 +24,11 @@ impl TokenHash {
         TokenHash(Sha256::digest(token.as_bytes()).into())
     }
 
+    /// The hash of a code or token the server generated.
+    pub(crate) fn of_bytes(token: &[u8]) -> Self {
+        TokenHash(Sha256::digest(token).into())
+    }
+
     /// The 32 hash bytes, for stores that key by bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
@@ -114,7 +119,7 @@ impl GrantId {
 pub struct CodeBinding {
     /// The `redirect_uri` of the authorization request, if it had one; the token request must
     /// repeat it.
-    pub redirect_uri: Option<String>,
+    pub redirect_uri: Option<Arc<str>>,
     /// The PKCE challenge, if the request had one.
     pub code_challenge: Option<CodeChallenge>,
     /// The OpenID Connect `nonce`, passed through.

@@ -1,0 +1,83 @@
+//! Sets of bytes as 256-entry tables, built at compile time: the character classes of the
+//! protocol (unreserved, NQCHAR, form-safe, JSON-plain) checked with one load per byte.
+
+/// A set of byte values.
+#[derive(Clone, Copy)]
+pub(crate) struct ByteSet([bool; 256]);
+
+// The builders run at compile time, where an out-of-range index fails the build; a `u8` as
+// `usize` is always below 256 anyway.
+#[allow(clippy::indexing_slicing)]
+impl ByteSet {
+    pub(crate) const EMPTY: ByteSet = ByteSet([false; 256]);
+
+    /// Adds `lo..=hi`.
+    pub(crate) const fn with_range(mut self, lo: u8, hi: u8) -> Self {
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            self.0[b] = true;
+            b += 1;
+        }
+        self
+    }
+
+    /// Adds each of `bytes`.
+    pub(crate) const fn with(mut self, bytes: &[u8]) -> Self {
+        let mut i = 0;
+        while i < bytes.len() {
+            self.0[bytes[i] as usize] = true;
+            i += 1;
+        }
+        self
+    }
+
+    /// Removes each of `bytes`.
+    pub(crate) const fn without(mut self, bytes: &[u8]) -> Self {
+        let mut i = 0;
+        while i < bytes.len() {
+            self.0[bytes[i] as usize] = false;
+            i += 1;
+        }
+        self
+    }
+
+    /// Adds ASCII letters and digits.
+    pub(crate) const fn with_alphanumerics(self) -> Self {
+        self.with_range(b'A', b'Z')
+            .with_range(b'a', b'z')
+            .with_range(b'0', b'9')
+    }
+}
+
+impl ByteSet {
+    /// Whether `b` is in the set.
+    pub(crate) fn contains(&self, b: u8) -> bool {
+        // Never `None`: the table has an entry for every `u8`.
+        self.0.get(usize::from(b)).copied().unwrap_or(false)
+    }
+
+    /// Whether every byte of `s` is in the set.
+    pub(crate) fn all(&self, s: &[u8]) -> bool {
+        s.iter().all(|&b| self.contains(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_hold_exactly_what_was_added() {
+        const SET: ByteSet = ByteSet::EMPTY
+            .with_alphanumerics()
+            .with(b"-_")
+            .without(b"Q");
+        for b in 0..=255u8 {
+            let expected = (b.is_ascii_alphanumeric() || b == b'-' || b == b'_') && b != b'Q';
+            assert_eq!(SET.contains(b), expected, "{b}");
+        }
+        assert!(SET.all(b"abc-_09"));
+        assert!(!SET.all(b"abc Q"));
+        assert!(SET.all(b""));
+    }
+}
