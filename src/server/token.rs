@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2, §4–§6; RFC 8693): client authentication and the grants.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
@@ -82,6 +82,14 @@ impl EndpointResponse {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_ref())
     }
+}
+
+/// What became of a presented code or refresh token.
+enum Redeemed<T> {
+    /// This request took it, and the checks worked out `T`.
+    Taken(Arc<TokenRecord>, T),
+    /// It had been taken before: a replay.
+    Replayed(Arc<TokenRecord>),
 }
 
 /// How the client authenticated (RFC 6749 §2.3).
@@ -350,28 +358,37 @@ impl AuthorizationServer {
         Ok(scope)
     }
 
-    /// Looks at a presented code or refresh token without using it up, so that a request
-    /// that fails a check (wrong kind, another client's, expired, wrong verifier, wider scope)
-    /// does not burn it. `take` follows only once every check has passed.
-    async fn peek(
+    /// Takes a presented code or refresh token only if `check` passes on it, so that a
+    /// request that fails a check (another client's, expired, wrong verifier, wider scope)
+    /// does not use it up; what the check worked out comes back with the record.
+    async fn redeem<T: Send>(
         &self,
         hash: &TokenHash,
-        kind: TokenKind,
-        client: &OAuthClient,
-        param: &str,
-    ) -> Result<Option<Arc<TokenRecord>>, OAuthError> {
-        let Some(rec) = self.tokens.get(hash).await? else {
-            return Ok(None);
+        missing: &'static str,
+        check: impl Fn(&TokenRecord) -> Result<T, OAuthError> + Sync,
+    ) -> Result<Redeemed<T>, OAuthError> {
+        let outcome = Mutex::new(None);
+        let approve = |rec: &TokenRecord| {
+            let result = check(rec);
+            let ok = result.is_ok();
+            *lock(&outcome) = Some(result);
+            ok
         };
-        if rec.kind != kind || &rec.client_id != client.id() {
-            return Err(invalid_grant(format!(
-                "{param}: is invalid, expired, revoked, or was issued to another client"
-            )));
+        let taken = self.tokens.take_if(hash, &approve).await?;
+        let outcome = lock(&outcome).take();
+        match taken {
+            Take::Missing => Err(invalid_grant(missing)),
+            Take::AlreadyTaken(rec) => Ok(Redeemed::Replayed(rec)),
+            Take::Refused(rec) => Err(match outcome {
+                Some(Err(e)) => e,
+                _ => check(&rec).err().unwrap_or_else(|| invalid_grant(missing)),
+            }),
+            Take::Taken(rec) => match outcome {
+                Some(Ok(value)) => Ok(Redeemed::Taken(rec, value)),
+                // A store that took the record without asking: check it now.
+                _ => check(&rec).map(|value| Redeemed::Taken(rec, value)),
+            },
         }
-        if rec.is_expired(self.now()) {
-            return Err(invalid_grant(format!("{param}: has expired")));
-        }
-        Ok(Some(rec))
     }
 
     /// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code's redirect URI and PKCE challenge.
@@ -423,16 +440,28 @@ impl AuthorizationServer {
         }
         let code = params.required("code")?;
         let hash = TokenHash::of(code);
-        let peeked = self
-            .peek(&hash, TokenKind::AuthorizationCode, client, "code")
-            .await?;
-        if let Some(rec) = &peeked {
+        let resources = params.all("resource");
+        let now = self.now();
+        let check = |rec: &TokenRecord| {
+            if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
+                return Err(invalid_grant(
+                    "code: is invalid, expired, revoked, or was issued to another client",
+                ));
+            }
+            if rec.is_expired(now) {
+                return Err(invalid_grant("code: has expired"));
+            }
             self.check_code_binding(rec, params)?;
-            self.narrow_audience(rec, &params.all("resource"))?;
-        }
-        let rec = match self.tokens.take(&hash).await? {
-            Take::Missing => return Err(invalid_grant("code: is invalid, expired or revoked")),
-            Take::AlreadyTaken(rec) => {
+            // RFC 8707 §2.2: a `resource` here may narrow the audiences of the authorization
+            // request, never add to them.
+            self.narrow_audience(rec, &resources)
+        };
+        let (rec, audience) = match self
+            .redeem(&hash, "code: is invalid, expired or revoked", check)
+            .await?
+        {
+            Redeemed::Taken(rec, audience) => (rec, audience),
+            Redeemed::Replayed(rec) => {
                 // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke
                 // everything issued from it.
                 if rec.kind == TokenKind::AuthorizationCode {
@@ -442,28 +471,12 @@ impl AuthorizationServer {
                     "code: has already been used; the tokens issued from it are revoked",
                 ));
             }
-            Take::Taken(rec) => rec,
         };
-        // Records never change, so the checks on the peeked record hold for the taken one;
-        // they run here only if the record appeared between `get` and `take`.
-        if peeked.is_none() {
-            if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
-                return Err(invalid_grant("code: was issued to another client"));
-            }
-            if rec.is_expired(self.now()) {
-                return Err(invalid_grant("code: has expired"));
-            }
-            self.check_code_binding(&rec, params)?;
-        }
-        let scope = rec.scope.clone();
-        // RFC 8707 §2.2: a `resource` here may narrow the audiences of the authorization
-        // request, never add to them.
-        let audience = self.narrow_audience(&rec, &params.all("resource"))?;
         let issued = self
             .issue(
                 client.id(),
                 rec.subject.clone(),
-                &scope,
+                &rec.scope,
                 &audience,
                 Some(&rec.grant_id),
                 true,
@@ -578,21 +591,32 @@ impl AuthorizationServer {
         }
         let presented = params.required("refresh_token")?;
         let hash = TokenHash::of(presented);
-        if let Some(rec) = self
-            .peek(&hash, TokenKind::RefreshToken, client, "refresh_token")
-            .await?
-        {
-            self.refresh_scope(&rec, params)?;
-            self.narrow_audience(&rec, &params.all("resource"))?;
-        }
+        let resources = params.all("resource");
         let now = self.now();
-        let rec = match self.tokens.take(&hash).await? {
-            Take::Missing => {
+        let check = |rec: &TokenRecord| {
+            if rec.kind != TokenKind::RefreshToken || &rec.client_id != client.id() {
                 return Err(invalid_grant(
-                    "refresh_token: is invalid, expired or revoked",
+                    "refresh_token: is invalid, expired, revoked, or was issued to another client",
                 ));
             }
-            Take::AlreadyTaken(rec) => {
+            if rec.is_expired(now) {
+                return Err(invalid_grant("refresh_token: has expired"));
+            }
+            Ok((
+                self.refresh_scope(rec, params)?,
+                self.narrow_audience(rec, &resources)?,
+            ))
+        };
+        let (rec, (requested, audience)) = match self
+            .redeem(
+                &hash,
+                "refresh_token: is invalid, expired or revoked",
+                check,
+            )
+            .await?
+        {
+            Redeemed::Taken(rec, checked) => (rec, checked),
+            Redeemed::Replayed(rec) => {
                 let interval = self.settings.refresh_reuse_interval;
                 if interval > 0 {
                     let recent = lock(&self.recent_rotations).get(&hash).cloned();
@@ -612,15 +636,7 @@ impl AuthorizationServer {
                     "refresh_token: was already used; every token of this grant is revoked",
                 ));
             }
-            Take::Taken(rec) => rec,
         };
-        if rec.kind != TokenKind::RefreshToken || &rec.client_id != client.id() {
-            return Err(invalid_grant("refresh_token: was issued to another client"));
-        }
-        if rec.is_expired(now) {
-            return Err(invalid_grant("refresh_token: has expired"));
-        }
-        let requested = self.refresh_scope(&rec, params)?;
         // The client and the user may both have lost scopes since the grant: never carry them
         // forward.
         let scope = self
@@ -629,7 +645,6 @@ impl AuthorizationServer {
                 rec.subject.as_deref(),
             )
             .await?;
-        let audience = self.narrow_audience(&rec, &params.all("resource"))?;
         let issued = self
             .issue(
                 client.id(),

@@ -289,6 +289,44 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         Take::Missing
     );
 
+    // Take if a check approves: a refusal leaves the record as it was.
+    let checked = TokenHash::of(&fresh("checked"));
+    let checked_rec = record(TokenKind::RefreshToken, &client_a, &grant, far);
+    store
+        .insert(checked, checked_rec.clone())
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.take_if(&checked, &|_| false).await.expect("take_if"),
+        Take::Refused(Arc::new(checked_rec.clone())),
+        "take_if reports a refused record"
+    );
+    assert_eq!(
+        store.get(&checked).await.expect("get").as_deref(),
+        Some(&checked_rec),
+        "a refused record is still there, not taken"
+    );
+    let wanted = checked_rec.clone();
+    assert_eq!(
+        store
+            .take_if(&checked, &|r| *r == wanted)
+            .await
+            .expect("take_if"),
+        Take::Taken(Arc::new(checked_rec.clone())),
+        "the check sees the stored record"
+    );
+    assert_eq!(
+        store.take_if(&checked, &|_| true).await.expect("take_if"),
+        Take::AlreadyTaken(Arc::new(checked_rec.clone()))
+    );
+    assert_eq!(
+        store
+            .take_if(&TokenHash::of(&fresh("nothing")), &|_| true)
+            .await
+            .expect("take_if"),
+        Take::Missing
+    );
+
     // Concurrent take: exactly one winner per record, many rounds.
     for round in 0..50 {
         let hash = TokenHash::of(&fresh("race"));
@@ -302,12 +340,17 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         let callers = 8;
         let barrier = Arc::new(tokio::sync::Barrier::new(callers));
         let mut tasks = Vec::new();
-        for _ in 0..callers {
+        for caller in 0..callers {
             let store = store.clone();
             let barrier = barrier.clone();
+            // Half the callers take unconditionally, half through an approving check.
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
-                store.take(&hash).await
+                if caller % 2 == 0 {
+                    store.take(&hash).await
+                } else {
+                    store.take_if(&hash, &|_| true).await
+                }
             }));
         }
         let mut winners = 0;
@@ -315,7 +358,9 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             match task.await.expect("task").expect("take") {
                 Take::Taken(_) => winners += 1,
                 Take::AlreadyTaken(_) => {}
-                Take::Missing => panic!("round {round}: a stored record went missing"),
+                Take::Missing | Take::Refused(_) => {
+                    panic!("round {round}: a stored record went missing or was refused")
+                }
             }
         }
         assert_eq!(
@@ -346,8 +391,9 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         !store.remove(&access).await.expect("remove"),
         "remove reports absence"
     );
-    // The grant still holds the taken code, the refresh token and 50 raced codes.
-    assert_eq!(store.revoke_grant(&grant).await.expect("revoke_grant"), 52);
+    // The grant still holds the taken code, the record taken through `take_if`, the refresh
+    // token and 50 raced codes.
+    assert_eq!(store.revoke_grant(&grant).await.expect("revoke_grant"), 53);
     assert_eq!(store.get(&refresh).await.expect("get"), None);
     assert!(
         store.get(&other).await.expect("get").is_some(),

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use super::{
     ClientQuery, ClientStore, Consent, ConsentOwner, FetchError, GrantId, HttpFetcher, HttpMethod,
-    HttpRequest, HttpResponse, StoreError, Take, TokenHash, TokenRecord, TokenStore,
+    HttpRequest, HttpResponse, StoreError, Take, TakeCheck, TokenHash, TokenRecord, TokenStore,
 };
 use crate::client::{ClientId, OAuthClient};
 use crate::clock::Timestamp;
@@ -186,6 +186,21 @@ impl TokenStore for MemoryTokenStore {
         Ok(match tokens.records.get_mut(hash) {
             None => Take::Missing,
             Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
+            Some(e) => {
+                e.taken = true;
+                Take::Taken(e.record.clone())
+            }
+        })
+    }
+
+    async fn take_if(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Result<Take, StoreError> {
+        // The check runs under the lock too: no one can take the record between the check and
+        // the mark.
+        let mut tokens = lock(&self.tokens);
+        Ok(match tokens.records.get_mut(hash) {
+            None => Take::Missing,
+            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
+            Some(e) if !check(&e.record) => Take::Refused(e.record.clone()),
             Some(e) => {
                 e.taken = true;
                 Take::Taken(e.record.clone())

@@ -17,8 +17,8 @@ pub mod conformance;
 pub use client::{ClientQuery, ClientStore};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
 pub use token::{
-    CodeBinding, Consent, ConsentOwner, GrantId, Take, TokenHash, TokenKind, TokenRecord,
-    TokenStore,
+    CodeBinding, Consent, ConsentOwner, GrantId, Take, TakeCheck, TokenHash, TokenKind,
+    TokenRecord, TokenStore,
 };
 
 /// A store failed. The library answers such requests with `server_error` and never retries

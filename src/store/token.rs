@@ -167,7 +167,12 @@ pub enum Take {
     AlreadyTaken(Arc<TokenRecord>),
     /// No such record (never issued, revoked, or purged).
     Missing,
+    /// [`TokenStore::take_if`] only: the check refused the record, which stays as it was.
+    Refused(Arc<TokenRecord>),
 }
+
+/// The check [`TokenStore::take_if`] runs on a record before taking it.
+pub type TakeCheck<'a> = &'a (dyn Fn(&TokenRecord) -> bool + Sync);
 
 /// A user's remembered approval of scopes for a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +222,29 @@ pub trait TokenStore: Send + Sync {
     /// Marks the record taken and returns it, atomically: among any number of concurrent
     /// calls for the same hash, exactly one gets [`Take::Taken`].
     async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError>;
+
+    /// Takes the record only if `check` approves it: [`Take::Taken`] means `check` returned
+    /// true for this very record, [`Take::Refused`] that it returned false. Among concurrent
+    /// calls for the same hash, at most one gets [`Take::Taken`].
+    ///
+    /// The token endpoint redeems codes and refresh tokens this way, so that a request that
+    /// fails a check (another client's, expired, wrong PKCE verifier, wider scope) does not
+    /// use them up. A store that can run the check and the mark under one lock or transaction
+    /// should override this; the default reads the record with [`Self::get`] first, so a
+    /// record that appears between that read and the [`Self::take`] is checked only after it
+    /// was taken, and is lost if it fails.
+    async fn take_if(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Result<Take, StoreError> {
+        let seen = match self.get(hash).await? {
+            Some(rec) if !check(&rec) => return Ok(Take::Refused(rec)),
+            Some(_) => true,
+            None => false,
+        };
+        Ok(match self.take(hash).await? {
+            // Records never change, so one approved by `get` is approved when taken.
+            Take::Taken(rec) if !seen && !check(&rec) => Take::Refused(rec),
+            other => other,
+        })
+    }
 
     /// Removes one record, taken or not; returns whether it existed.
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError>;
