@@ -408,7 +408,10 @@ async fn errors_after_the_redirect_is_trusted_are_redirected_with_state_and_iss(
         assert_eq!(q["iss"], ISSUER);
     }
     // With a valid challenge the same request succeeds: the failures above were the rules.
-    let mut ok = base(&[("response_type", "code")]).pairs().to_vec();
+    let mut ok: Vec<(String, String)> = base(&[("response_type", "code")])
+        .pairs()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
     ok.push(("code_challenge".into(), challenge.into()));
     ok.push(("code_challenge_method".into(), "S256".into()));
     let (_, q) = redirected(e.server.authorize(&Params::from(ok), Some("alice")).await);

@@ -8,7 +8,42 @@ use crate::error::OAuthError;
 /// The parameters of one request (query string or form body), in order. Values borrow from
 /// the request text wherever decoding leaves them unchanged, so parsing rarely allocates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+pub struct Params<'a>(Vec<Param<'a>>);
+
+/// One name/value pair, with a short fingerprint of its name: a lookup compares one integer
+/// per parameter and the whole name only when the fingerprints agree. Endpoints look up a
+/// dozen names in each request, so this is most of the cost of reading one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Param<'a> {
+    /// [`fingerprint`] of the name; 0 when the value is empty, which counts as absent.
+    key: u32,
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+}
+
+/// The name's length, first two and last bytes; never 0 for a non-empty name.
+fn fingerprint(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
+    let len = u32::try_from(b.len()).unwrap_or(u32::MAX) & 0xff;
+    len | at(0) << 8 | at(1) << 16 | at(b.len().saturating_sub(1)) << 24
+}
+
+impl<'a> Param<'a> {
+    fn new(name: Cow<'a, str>, value: Cow<'a, str>) -> Self {
+        let key = if value.is_empty() {
+            0
+        } else {
+            fingerprint(&name)
+        };
+        Param { key, name, value }
+    }
+
+    /// Whether this is `name` (with its `key`) with a value.
+    fn is(&self, key: u32, name: &str) -> bool {
+        self.key == key && self.name == name
+    }
+}
 
 impl Params<'static> {
     /// Parameters from decoded pairs.
@@ -16,7 +51,7 @@ impl Params<'static> {
         Params(
             pairs
                 .into_iter()
-                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v)))
+                .map(|(n, v)| Param::new(Cow::Owned(n), Cow::Owned(v)))
                 .collect(),
         )
     }
@@ -25,39 +60,53 @@ impl Params<'static> {
 impl<'a> Params<'a> {
     /// Decodes an `application/x-www-form-urlencoded` string (a query or a form body).
     pub fn parse(encoded: &'a str) -> Self {
-        Params(url::form_urlencoded::parse(encoded.as_bytes()).collect())
+        Params(
+            url::form_urlencoded::parse(encoded.as_bytes())
+                .map(|(n, v)| Param::new(n, v))
+                .collect(),
+        )
     }
 
     /// The value of `name`, or `None` when absent or empty; a repeated parameter is
     /// `invalid_request` (RFC 6749 §3.1, §3.2).
     pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let key = fingerprint(name);
         let mut found = None;
-        for (n, v) in &self.0 {
-            if n == name && !v.is_empty() {
+        for p in &self.0 {
+            if p.is(key, name) {
                 if found.is_some() {
                     return Err(OAuthError::invalid_request(format!(
                         "{name}: must not be repeated (RFC 6749 section 3.1)"
                     )));
                 }
-                found = Some(v.as_ref());
+                found = Some(p.value.as_ref());
             }
         }
         Ok(found)
     }
 
-    /// Fails with `invalid_request` naming the first of `names` (at most 64) that appears
+    /// Fails with `invalid_request` naming the first of `names` (at most 16) that appears
     /// more than once with a value; one pass over the parameters.
     pub fn reject_repeats(&self, names: &[&str]) -> Result<(), OAuthError> {
-        let mut seen = 0u64;
-        for (n, v) in &self.0 {
-            if v.is_empty() {
+        let mut keys = [0u32; 16];
+        for (k, n) in keys.iter_mut().zip(names) {
+            *k = fingerprint(n);
+        }
+        let mut seen = 0u16;
+        for p in &self.0 {
+            if p.key == 0 {
                 continue;
             }
-            if let Some(i) = names.iter().take(64).position(|x| x == n) {
-                let bit = 1u64 << i;
+            let hit = keys
+                .iter()
+                .zip(names)
+                .position(|(&k, &n)| p.is(k, n));
+            if let Some(i) = hit {
+                let bit = 1u16 << i;
                 if seen & bit != 0 {
                     return Err(OAuthError::invalid_request(format!(
-                        "{n}: must not be repeated (RFC 6749 section 3.1)"
+                        "{}: must not be repeated (RFC 6749 section 3.1)",
+                        p.name
                     )));
                 }
                 seen |= bit;
@@ -74,21 +123,23 @@ impl<'a> Params<'a> {
 
     /// Every non-empty value of a parameter that may repeat (`resource`, RFC 8707 §2).
     pub fn all(&self, name: &str) -> Vec<&str> {
+        let key = fingerprint(name);
         self.0
             .iter()
-            .filter(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_ref())
+            .filter(|p| p.is(key, name))
+            .map(|p| p.value.as_ref())
             .collect()
     }
 
     /// Whether `name` appears with a value.
     pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, v)| n == name && !v.is_empty())
+        let key = fingerprint(name);
+        self.0.iter().any(|p| p.is(key, name))
     }
 
-    /// The pairs, in order.
-    pub fn pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
-        &self.0
+    /// The pairs, in order, empty values included.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|p| (p.name.as_ref(), p.value.as_ref()))
     }
 }
 
@@ -100,7 +151,7 @@ impl From<Vec<(String, String)>> for Params<'static> {
 
 impl<'a> From<Vec<(Cow<'a, str>, Cow<'a, str>)>> for Params<'a> {
     fn from(v: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Self {
-        Params(v)
+        Params(v.into_iter().map(|(n, v)| Param::new(n, v)).collect())
     }
 }
 
@@ -108,7 +159,7 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Params<'a> {
     fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
         Params(
             iter.into_iter()
-                .map(|(a, b)| (Cow::Borrowed(a), Cow::Borrowed(b)))
+                .map(|(a, b)| Param::new(Cow::Borrowed(a), Cow::Borrowed(b)))
                 .collect(),
         )
     }
@@ -138,6 +189,21 @@ mod tests {
             e.description,
             "c: must not be repeated (RFC 6749 section 3.1)"
         );
+        assert!(p.has("a") && !p.has("b") && !p.has("zz"));
+    }
+
+    #[test]
+    fn names_that_share_a_fingerprint_are_still_told_apart() {
+        // Same length, first two and last bytes.
+        assert_eq!(fingerprint("scope"), fingerprint("scxpe"));
+        let p = Params::parse("scope=a&scxpe=b&scxpe=c");
+        assert_eq!(p.one("scope").unwrap(), Some("a"));
+        assert!(p.one("scxpe").is_err());
+        assert_eq!(p.all("scxpe"), ["b", "c"]);
+        assert!(p.reject_repeats(&["scope"]).is_ok());
+        assert!(p.reject_repeats(&["scope", "scxpe"]).is_err());
+        assert_eq!(p.one("sco").unwrap(), None);
+        assert_eq!(p.one("").unwrap(), None);
     }
 
     #[test]
