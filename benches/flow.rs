@@ -97,12 +97,9 @@ fn flows(c: &mut Criterion) {
                     else {
                         panic!("expected a redirect");
                     };
-                    let code = location
-                        .split("code=")
-                        .nth(1)
-                        .and_then(|s| s.split('&').next())
-                        .expect("code")
-                        .to_owned();
+                    // The code is the first parameter: `…/cb?code=<43 characters>&state=…`.
+                    let at = location.find("?code=").expect("code") + "?code=".len();
+                    let code = location.get(at..at + 43).expect("code").to_owned();
                     let token: Params = [
                         ("grant_type", "authorization_code"),
                         ("code", code.as_str()),

@@ -412,10 +412,93 @@ async fn errors_after_the_redirect_is_trusted_are_redirected_with_state_and_iss(
         .pairs()
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    ok.push(("code_challenge".into(), challenge.into()));
+    ok.push(("code_challenge".into(), challenge));
     ok.push(("code_challenge_method".into(), "S256".into()));
     let (_, q) = redirected(e.server.authorize(&Params::from(ok), Some("alice")).await);
     assert!(q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn repeated_parameters_follow_rfc_6749_section_3_1() {
+    let e = env().await;
+    let id = e.public.id().as_str().to_owned();
+    let challenge = pkce().challenge.as_str().to_owned();
+    let request = |extra: &[(&str, &str)]| {
+        let p: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", "https://app.example.com/cb"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+        Params::new(p)
+    };
+
+    // A repeated client or redirect URI is never redirected to.
+    for name in ["client_id", "redirect_uri"] {
+        let value = if name == "client_id" {
+            id.as_str()
+        } else {
+            "https://app.example.com/cb"
+        };
+        match e
+            .server
+            .authorize(&request(&[(name, value)]), Some("alice"))
+            .await
+        {
+            Authorize::Refused(err) => assert_eq!(
+                err.description,
+                format!("{name}: must not be repeated (RFC 6749 section 3.1)")
+            ),
+            other => panic!("{name}: expected a refusal, got {other:?}"),
+        }
+    }
+
+    // Any other repeat is redirected; the first name repeated is the one reported, and a
+    // repeated `state` is not echoed, as it has no single value.
+    let (_, q) = redirected(
+        e.server
+            .authorize(
+                &request(&[
+                    ("nonce", "a"),
+                    ("scope", "read"),
+                    ("nonce", "b"),
+                    ("scope", "x"),
+                ]),
+                Some("alice"),
+            )
+            .await,
+    );
+    assert_eq!(
+        q["error_description"],
+        "nonce: must not be repeated (RFC 6749 section 3.1)"
+    );
+    let (_, q) = redirected(
+        e.server
+            .authorize(&request(&[("state", "a"), ("state", "b")]), Some("alice"))
+            .await,
+    );
+    assert_eq!(
+        q["error_description"],
+        "state: must not be repeated (RFC 6749 section 3.1)"
+    );
+    assert!(!q.contains_key("state"));
+
+    // An empty value counts as absent, so repeating it is no repeat.
+    let (_, q) = redirected(
+        e.server
+            .authorize(
+                &request(&[("nonce", ""), ("nonce", ""), ("state", "s")]),
+                Some("alice"),
+            )
+            .await,
+    );
+    assert!(q.contains_key("code"), "{q:?}");
+    assert_eq!(q["state"], "s");
 }
 
 #[tokio::test]

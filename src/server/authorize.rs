@@ -62,17 +62,107 @@ enum Mode {
     Fragment,
 }
 
-/// Single-valued parameters: a repeat of any of them is `invalid_request` (RFC 6749 §3.1).
-const SINGLE: &[&str] = &[
-    "response_type",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
-    "response_mode",
-    "prompt",
-];
+/// One single-valued parameter of a request: its value (an empty one counts as absent) and
+/// whether it was given more than once.
+#[derive(Debug, Clone, Copy, Default)]
+struct Field<'p> {
+    value: Option<&'p str>,
+    repeated: bool,
+}
+
+impl<'p> Field<'p> {
+    fn set(&mut self, value: &'p str) {
+        if self.value.is_some() {
+            self.repeated = true;
+        } else {
+            self.value = Some(value);
+        }
+    }
+
+    /// The value; a repeat is `invalid_request` (RFC 6749 §3.1).
+    fn get(self, name: &str) -> Result<Option<&'p str>, OAuthError> {
+        if self.repeated {
+            return Err(OAuthError::invalid_request(format!(
+                "{name}: must not be repeated (RFC 6749 section 3.1)"
+            )));
+        }
+        Ok(self.value)
+    }
+
+    /// The value, which must be present.
+    fn required(self, name: &str) -> Result<&'p str, OAuthError> {
+        self.get(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name}: is required")))
+    }
+}
+
+/// The parameters of an authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3;
+/// RFC 8707 §2), read in one pass over the query.
+#[derive(Debug, Default)]
+struct Request<'p> {
+    client_id: Field<'p>,
+    redirect_uri: Field<'p>,
+    response_type: Field<'p>,
+    response_mode: Field<'p>,
+    scope: Field<'p>,
+    state: Field<'p>,
+    code_challenge: Field<'p>,
+    code_challenge_method: Field<'p>,
+    nonce: Field<'p>,
+    prompt: Field<'p>,
+    resources: Vec<&'p str>,
+    /// `request` or `request_uri` (RFC 9101), which are refused.
+    request_object: Option<&'static str>,
+    /// The first parameter other than `client_id` and `redirect_uri` seen a second time.
+    first_repeat: Option<&'p str>,
+}
+
+impl<'p> Request<'p> {
+    fn read(params: &'p Params<'_>) -> Self {
+        let mut r = Request::default();
+        for (name, value) in params.pairs() {
+            if value.is_empty() {
+                continue;
+            }
+            let field = match name {
+                "client_id" => {
+                    r.client_id.set(value);
+                    continue;
+                }
+                "redirect_uri" => {
+                    r.redirect_uri.set(value);
+                    continue;
+                }
+                "resource" => {
+                    r.resources.push(value);
+                    continue;
+                }
+                "request" => {
+                    r.request_object = Some("request");
+                    continue;
+                }
+                "request_uri" => {
+                    r.request_object.get_or_insert("request_uri");
+                    continue;
+                }
+                "response_type" => &mut r.response_type,
+                "response_mode" => &mut r.response_mode,
+                "scope" => &mut r.scope,
+                "state" => &mut r.state,
+                "code_challenge" => &mut r.code_challenge,
+                "code_challenge_method" => &mut r.code_challenge_method,
+                "nonce" => &mut r.nonce,
+                "prompt" => &mut r.prompt,
+                _ => continue,
+            };
+            field.set(value);
+            if field.repeated && r.first_repeat.is_none() {
+                r.first_repeat = Some(name);
+            }
+        }
+        r
+    }
+}
 
 /// A request that passed every check that does not need the user.
 struct Checked {
@@ -164,17 +254,18 @@ impl AuthorizationServer {
         user: Option<&str>,
         decision: Option<bool>,
     ) -> Authorize {
+        let request = Request::read(params);
         // Until the client and redirect URI are known good, errors go to the user, never to a
         // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
-        let (client, redirect, redirect_given) = match self.client_and_redirect(params).await {
+        let (client, redirect, redirect_given) = match self.client_and_redirect(&request).await {
             Ok(found) => found,
             Err(e) => return Authorize::Refused(e),
         };
-        let mode = match params.one("response_type") {
+        let mode = match request.response_type.get("response_type") {
             Ok(Some("token")) => Mode::Fragment,
             _ => Mode::Query,
         };
-        let state = params.one("state").ok().flatten();
+        let state = request.state.get("state").ok().flatten();
         let fail = |e: OAuthError| {
             let pairs = [
                 ("error", Some(e.code.as_str())),
@@ -189,7 +280,7 @@ impl AuthorizationServer {
             ))
         };
 
-        let checked = match self.check_request(&client, params).await {
+        let checked = match self.check_request(&client, &request).await {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
@@ -248,14 +339,14 @@ impl AuthorizationServer {
 
     async fn client_and_redirect(
         &self,
-        params: &Params<'_>,
+        request: &Request<'_>,
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
-        let raw_id = params.required("client_id")?;
+        let raw_id = request.client_id.required("client_id")?;
         let id = ClientId::new(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
         let client = self.clients.store().get(&id).await?.ok_or_else(|| {
             OAuthError::invalid_request(format!("client_id: no client `{id}` is registered"))
         })?;
-        match params.one("redirect_uri")? {
+        match request.redirect_uri.get("redirect_uri")? {
             Some(uri) => {
                 let trusted = self
                     .clients
@@ -295,19 +386,21 @@ impl AuthorizationServer {
     async fn check_request(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        request: &Request<'_>,
     ) -> Result<Checked, OAuthError> {
-        params.reject_repeats(SINGLE)?;
+        if let Some(name) = request.first_repeat {
+            return Err(OAuthError::invalid_request(format!(
+                "{name}: must not be repeated (RFC 6749 section 3.1)"
+            )));
+        }
         // RFC 9101 request objects are not supported; ignoring them would drop parameters the
         // client meant to be authoritative.
-        for name in ["request", "request_uri"] {
-            if params.has(name) {
-                return Err(OAuthError::invalid_request(format!(
-                    "{name}: request objects are not supported"
-                )));
-            }
+        if let Some(name) = request.request_object {
+            return Err(OAuthError::invalid_request(format!(
+                "{name}: request objects are not supported"
+            )));
         }
-        let flow = match params.one("response_type")? {
+        let flow = match request.response_type.value {
             None => return Err(OAuthError::invalid_request("response_type: is required")),
             Some("code") => Flow::AuthorizationCode,
             Some("token") => Flow::Implicit,
@@ -339,7 +432,7 @@ impl AuthorizationServer {
         } else {
             "query"
         };
-        if let Some(mode) = params.one("response_mode")?
+        if let Some(mode) = request.response_mode.value
             && mode != expected_mode
         {
             return Err(OAuthError::invalid_request(format!(
@@ -347,8 +440,9 @@ impl AuthorizationServer {
             )));
         }
 
-        let scope_requested = params
-            .one("scope")?
+        let scope_requested = request
+            .scope
+            .value
             .map(Scope::parse)
             .transpose()
             .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
@@ -364,28 +458,28 @@ impl AuthorizationServer {
         }
 
         let challenge = if flow == Flow::AuthorizationCode {
-            self.check_pkce(client, params)?
+            self.check_pkce(client, request)?
         } else {
             None
         };
-        let audience = self.audiences(&params.all("resource")).await?;
+        let audience = self.audiences(&request.resources).await?;
         Ok(Checked {
             flow,
             scope,
             scope_requested,
             challenge,
             audience,
-            nonce: params.one("nonce")?.map(str::to_owned),
+            nonce: request.nonce.value.map(str::to_owned),
         })
     }
 
     fn check_pkce(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        request: &Request<'_>,
     ) -> Result<Option<CodeChallenge>, OAuthError> {
-        let method = params.one("code_challenge_method")?;
-        let Some(value) = params.one("code_challenge")? else {
+        let method = request.code_challenge_method.value;
+        let Some(value) = request.code_challenge.value else {
             if method.is_some() {
                 return Err(OAuthError::invalid_request(
                     "code_challenge_method: sent without code_challenge",

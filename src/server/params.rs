@@ -97,10 +97,7 @@ impl<'a> Params<'a> {
             if p.key == 0 {
                 continue;
             }
-            let hit = keys
-                .iter()
-                .zip(names)
-                .position(|(&k, &n)| p.is(k, n));
+            let hit = keys.iter().zip(names).position(|(&k, &n)| p.is(k, n));
             if let Some(i) = hit {
                 let bit = 1u16 << i;
                 if seen & bit != 0 {
