@@ -98,7 +98,8 @@ fn flows(c: &mut Criterion) {
                         panic!("expected a redirect");
                     };
                     // The code is the first parameter: `…/cb?code=<43 characters>&state=…`.
-                    let at = location.find("?code=").expect("code") + "?code=".len();
+                    let at = location.find('?').expect("query") + "?code=".len();
+                    assert_eq!(location.get(at - 5..at), Some("code="));
                     let code = location.get(at..at + 43).expect("code").to_owned();
                     let token: Params = [
                         ("grant_type", "authorization_code"),

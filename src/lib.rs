@@ -128,6 +128,7 @@ mod base64url;
 mod byteset;
 pub mod client;
 pub mod clock;
+mod constant_time;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;

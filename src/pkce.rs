@@ -10,9 +10,9 @@ use std::sync::Arc;
 use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::byteset::ByteSet;
+use crate::constant_time;
 use crate::random::{self, RandomError};
 
 /// RFC 7636 §4.1: a verifier is 43 to 128 characters.
@@ -163,15 +163,15 @@ impl CodeChallenge {
     /// whether `plain` is acceptable is the server's policy, not a syntax question.
     pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
         let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
-        if !UNRESERVED.all(value.as_bytes()) {
+        // S256 challenges are base64url, a subset of the unreserved characters: one scan.
+        let base64url = method == PkceMethod::S256 && BASE64URL.all(value.as_bytes());
+        if !base64url && !UNRESERVED.all(value.as_bytes()) {
             return Err(PkceError::ChallengeCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
             return Err(PkceError::ChallengeLength(value.len()));
         }
-        if method == PkceMethod::S256
-            && (value.len() != S256_CHALLENGE_LEN || !BASE64URL.all(value.as_bytes()))
-        {
+        if method == PkceMethod::S256 && (value.len() != S256_CHALLENGE_LEN || !base64url) {
             return Err(PkceError::NotS256Digest);
         }
         Ok(CodeChallenge {
@@ -219,11 +219,9 @@ impl CodeChallenge {
         match self.method {
             PkceMethod::S256 => {
                 let digest: [u8; 32] = Sha256::digest(verifier.as_bytes()).into();
-                crate::base64url::encode_32(&digest)
-                    .ct_eq(self.value.as_bytes())
-                    .into()
+                constant_time::eq(&crate::base64url::encode_32(&digest), self.value.as_bytes())
             }
-            PkceMethod::Plain => verifier.as_bytes().ct_eq(self.value.as_bytes()).into(),
+            PkceMethod::Plain => constant_time::eq(verifier.as_bytes(), self.value.as_bytes()),
         }
     }
 }

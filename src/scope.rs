@@ -157,7 +157,7 @@ impl Scope {
 
     /// The tokens, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.split(' ').filter(|t| !t.is_empty())
+        Tokens(&self.0)
     }
 
     /// The scope as the space-delimited text of a `scope` parameter or response member.
@@ -178,6 +178,32 @@ impl Scope {
     /// The tokens in either set.
     pub fn union(&self, other: &Scope) -> Scope {
         Scope::canonical(self.iter().chain(other.iter()))
+    }
+}
+
+/// The tokens of a canonical scope: split at single spaces, none of them empty. A plain byte
+/// scan: scopes are a few short tokens, for which the general string searcher costs more
+/// than the search.
+struct Tokens<'a>(&'a str);
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let rest = self.0;
+        match rest.bytes().position(|b| b == b' ') {
+            Some(i) => {
+                self.0 = rest.get(i + 1..).unwrap_or_default();
+                rest.get(..i)
+            }
+            None => {
+                self.0 = "";
+                Some(rest)
+            }
+        }
     }
 }
 

@@ -5,8 +5,8 @@ use std::fmt;
 use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use crate::constant_time;
 use crate::random::{self, RandomError};
 
 /// The shortest secret an administrator may key in. Secrets are hashed with a fast salted hash
@@ -96,7 +96,7 @@ impl SecretChange {
             } => {
                 // Both entries are the administrator's own input, but compare them like secrets
                 // anyway so no code path compares secrets with `==`.
-                if !bool::from(secret.as_bytes().ct_eq(confirmation.as_bytes())) {
+                if !constant_time::eq(secret.as_bytes(), confirmation.as_bytes()) {
                     return Err(SecretError::Mismatch.into());
                 }
                 let len = secret.chars().count();
@@ -160,9 +160,7 @@ impl SecretHash {
         if presented.len() > MAX_SECRET_LEN {
             return false;
         }
-        digest(&self.salt, presented.as_bytes())
-            .ct_eq(&self.digest)
-            .into()
+        constant_time::eq(&digest(&self.salt, presented.as_bytes()), &self.digest)
     }
 
     /// A hash no presented secret matches in practice, for spending the same time on a

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use url::form_urlencoded;
 
-use super::{AuthorizationServer, Params};
+use super::{AuthorizationServer, Issue, Params};
 use crate::byteset::ByteSet;
 use crate::client::{ClientId, Flow, OAuthClient};
 use crate::clock::Timestamp;
@@ -557,14 +557,15 @@ impl AuthorizationServer {
         match checked.flow {
             Flow::Implicit => {
                 let issued = self
-                    .issue(
-                        client.id(),
-                        Some(user.into()),
-                        granted,
-                        &checked.audience,
-                        None,
-                        false,
-                    )
+                    .issue(Issue {
+                        client_id: client.id(),
+                        subject: Some(user.into()),
+                        scope: granted,
+                        audience: &checked.audience,
+                        grant: None,
+                        with_refresh: false,
+                        now: self.now(),
+                    })
                     .await?;
                 let expires = issued.expires_in.to_string();
                 let pairs = [

@@ -245,6 +245,20 @@ impl From<crate::RandomError> for OAuthError {
     }
 }
 
+/// What [`AuthorizationServer::issue`] issues.
+pub(crate) struct Issue<'a> {
+    client_id: &'a ClientId,
+    /// The user the tokens act for; `None` for the client itself.
+    subject: Option<Arc<str>>,
+    scope: &'a Scope,
+    audience: &'a Arc<[String]>,
+    /// The family the tokens join; `None` starts a new one.
+    grant: Option<&'a GrantId>,
+    with_refresh: bool,
+    /// The time of the request, read once per request.
+    now: Timestamp,
+}
+
 /// An access token's text: opaque tokens live inline, JWTs are as long as their claims.
 #[derive(Debug, Clone)]
 pub(crate) enum AccessTokenText {
@@ -413,16 +427,16 @@ impl AuthorizationServer {
 
     /// Issues an access token (and optionally a refresh token) of one grant; a new grant
     /// (`None`) takes its ID from the access token.
-    async fn issue(
-        &self,
-        client_id: &ClientId,
-        subject: Option<Arc<str>>,
-        scope: &Scope,
-        audience: &Arc<[String]>,
-        grant: Option<&GrantId>,
-        with_refresh: bool,
-    ) -> Result<Issued, OAuthError> {
-        let now = self.now();
+    async fn issue(&self, what: Issue<'_>) -> Result<Issued, OAuthError> {
+        let Issue {
+            client_id,
+            subject,
+            scope,
+            audience,
+            grant,
+            with_refresh,
+            now,
+        } = what;
         let lifetime = self.settings.access_token_lifetime;
         let (random_part, refresh_token) = if with_refresh {
             let (a, r) = random::token_pair()?;

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
-use super::{AccessTokenText, AuthorizationServer, Failures, Issued, Params, Rotation, lock};
+use super::{
+    AccessTokenText, AuthorizationServer, Failures, Issue, Issued, Params, Rotation, lock,
+};
 use crate::byteset::ByteSet;
 use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
@@ -473,14 +475,15 @@ impl AuthorizationServer {
             }
         };
         let issued = self
-            .issue(
-                client.id(),
-                rec.subject.clone(),
-                &rec.scope,
-                &audience,
-                Some(&rec.grant_id),
-                true,
-            )
+            .issue(Issue {
+                client_id: client.id(),
+                subject: rec.subject.clone(),
+                scope: &rec.scope,
+                audience: &audience,
+                grant: Some(&rec.grant_id),
+                with_refresh: true,
+                now,
+            })
             .await?;
         Ok(token_body(&issued, None, None))
     }
@@ -506,7 +509,15 @@ impl AuthorizationServer {
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
-            .issue(client.id(), None, &scope, &audience, None, false)
+            .issue(Issue {
+                client_id: client.id(),
+                subject: None,
+                scope: &scope,
+                audience: &audience,
+                grant: None,
+                with_refresh: false,
+                now: self.now(),
+            })
             .await?;
         Ok(token_body(&issued, asked.as_ref(), None))
     }
@@ -544,14 +555,15 @@ impl AuthorizationServer {
             .await?;
         let audience = self.audiences(&params.all("resource")).await?;
         let issued = self
-            .issue(
-                client.id(),
-                Some(user.into()),
-                &scope,
-                &audience,
-                None,
-                true,
-            )
+            .issue(Issue {
+                client_id: client.id(),
+                subject: Some(user.into()),
+                scope: &scope,
+                audience: &audience,
+                grant: None,
+                with_refresh: true,
+                now: self.now(),
+            })
             .await?;
         Ok(token_body(&issued, asked.as_ref(), None))
     }
@@ -646,14 +658,15 @@ impl AuthorizationServer {
             )
             .await?;
         let issued = self
-            .issue(
-                client.id(),
-                rec.subject.clone(),
-                &scope,
-                &audience,
-                Some(&rec.grant_id),
-                true,
-            )
+            .issue(Issue {
+                client_id: client.id(),
+                subject: rec.subject.clone(),
+                scope: &scope,
+                audience: &audience,
+                grant: Some(&rec.grant_id),
+                with_refresh: true,
+                now,
+            })
             .await?;
         // Without a `scope`, the request asked for the original grant's (RFC 6749 §6).
         let body = token_body(&issued, Some(&requested), None);
@@ -731,14 +744,15 @@ impl AuthorizationServer {
         targets.extend(decision.resources.iter().map(String::as_str));
         let audience = self.audiences(&targets).await?;
         let issued = self
-            .issue(
-                client.id(),
-                decision.subject.as_deref().map(Arc::from),
-                &scope,
-                &audience,
-                decision.grant.as_ref(),
-                decision.refresh_token,
-            )
+            .issue(Issue {
+                client_id: client.id(),
+                subject: decision.subject.as_deref().map(Arc::from),
+                scope: &scope,
+                audience: &audience,
+                grant: decision.grant.as_ref(),
+                with_refresh: decision.refresh_token,
+                now: self.now(),
+            })
             .await?;
         Ok(token_body(
             &issued,
