@@ -21,12 +21,12 @@ async fn memory_token_store_conforms() {
 }
 
 /// A store that implements only the required methods: the provided `take_if` (a `get`, then a
-/// `take`) must pass the suite too.
+/// `take`) and `insert_all` (one `insert` after another) must pass the suite too.
 struct RequiredMethodsOnly(MemoryTokenStore);
 
 #[async_trait::async_trait]
 impl TokenStore for RequiredMethodsOnly {
-    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
+    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
         self.0.insert(hash, record).await
     }
     async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {

@@ -602,7 +602,7 @@ impl AuthorizationServer {
                         nonce: checked.nonce.clone(),
                     }),
                 };
-                self.tokens.insert(hash, record).await?;
+                self.tokens.insert(hash, Arc::new(record)).await?;
                 let pairs = [("code", Some(code.as_str())), ("state", state)];
                 Ok(redirect_with(
                     redirect.as_str(),

@@ -470,33 +470,37 @@ impl AuthorizationServer {
         let grant = grant
             .cloned()
             .unwrap_or_else(|| GrantId::derived_from(&access_hash));
-        let record = |kind, expires_at| TokenRecord {
-            kind,
-            client_id: client_id.clone(),
-            subject: subject.clone(),
-            grant_id: grant.clone(),
-            scope: scope.clone(),
-            audience: audience.clone(),
-            issued_at: now,
-            expires_at,
-            code: None,
+        let record = |kind, expires_at| {
+            Arc::new(TokenRecord {
+                kind,
+                client_id: client_id.clone(),
+                subject: subject.clone(),
+                grant_id: grant.clone(),
+                scope: scope.clone(),
+                audience: audience.clone(),
+                issued_at: now,
+                expires_at,
+                code: None,
+            })
         };
-        self.tokens
-            .insert(
-                access_hash,
-                record(TokenKind::AccessToken, now.plus_seconds(lifetime)),
-            )
-            .await?;
-        if let Some(token) = &refresh_token {
-            self.tokens
-                .insert(
+        let access = (
+            access_hash,
+            record(TokenKind::AccessToken, now.plus_seconds(lifetime)),
+        );
+        match &refresh_token {
+            // Both or neither: an access token whose refresh token was lost would strand the
+            // client when it expires.
+            Some(token) => {
+                let refresh = (
                     TokenHash::of_bytes(token.as_bytes()),
                     record(
                         TokenKind::RefreshToken,
                         now.plus_seconds(self.settings.refresh_token_lifetime),
                     ),
-                )
-                .await?;
+                );
+                self.tokens.insert_all(&[access, refresh]).await?;
+            }
+            None => self.tokens.insert(access.0, access.1).await?,
         }
         Ok(Issued {
             access_token,

@@ -239,14 +239,17 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     // Insert, get, duplicates.
     let code = TokenHash::of(&fresh("code"));
     let code_rec = record(TokenKind::AuthorizationCode, &client_a, &grant, far);
-    store.insert(code, code_rec.clone()).await.expect("insert");
+    store
+        .insert(code, Arc::new(code_rec.clone()))
+        .await
+        .expect("insert");
     assert_eq!(
         store.get(&code).await.expect("get").as_deref(),
         Some(&code_rec)
     );
     assert!(
         matches!(
-            store.insert(code, code_rec.clone()).await,
+            store.insert(code, Arc::new(code_rec.clone())).await,
             Err(StoreError::Duplicate)
         ),
         "insert under an existing hash is StoreError::Duplicate"
@@ -276,7 +279,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     );
     assert!(
         matches!(
-            store.insert(code, code_rec.clone()).await,
+            store.insert(code, Arc::new(code_rec.clone())).await,
             Err(StoreError::Duplicate)
         ),
         "a taken record still occupies its hash"
@@ -289,11 +292,49 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         Take::Missing
     );
 
+    // Several records at once, as a token pair is issued.
+    let pair_grant = GrantId::generate().unwrap_or_else(|e| panic!("{e}"));
+    let pair = [
+        (
+            TokenHash::of(&fresh("pair-access")),
+            Arc::new(record(TokenKind::AccessToken, &client_a, &pair_grant, far)),
+        ),
+        (
+            TokenHash::of(&fresh("pair-refresh")),
+            Arc::new(record(TokenKind::RefreshToken, &client_a, &pair_grant, far)),
+        ),
+    ];
+    store.insert_all(&pair).await.expect("insert_all");
+    for (hash, rec) in &pair {
+        assert_eq!(
+            store.get(hash).await.expect("get").as_deref(),
+            Some(&**rec),
+            "insert_all stores every record"
+        );
+    }
+    assert!(
+        matches!(store.insert_all(&pair).await, Err(StoreError::Duplicate)),
+        "insert_all refuses a hash that is present"
+    );
+    assert_eq!(store.insert_all(&[]).await.ok(), Some(()));
+    assert_eq!(
+        store.revoke_grant(&pair_grant).await.expect("revoke_grant"),
+        2
+    );
+    let late = [(
+        TokenHash::of(&fresh("pair-late")),
+        Arc::new(record(TokenKind::AccessToken, &client_a, &pair_grant, far)),
+    )];
+    assert!(
+        matches!(store.insert_all(&late).await, Err(StoreError::GrantRevoked)),
+        "insert_all into a revoked grant is StoreError::GrantRevoked"
+    );
+
     // Take if a check approves: a refusal leaves the record as it was.
     let checked = TokenHash::of(&fresh("checked"));
     let checked_rec = record(TokenKind::RefreshToken, &client_a, &grant, far);
     store
-        .insert(checked, checked_rec.clone())
+        .insert(checked, Arc::new(checked_rec.clone()))
         .await
         .expect("insert");
     assert_eq!(
@@ -333,7 +374,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         store
             .insert(
                 hash,
-                record(TokenKind::AuthorizationCode, &client_a, &grant, far),
+                Arc::new(record(TokenKind::AuthorizationCode, &client_a, &grant, far)),
             )
             .await
             .expect("insert");
@@ -375,7 +416,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let other = TokenHash::of(&fresh("other"));
     let insert = |hash, kind, client: &ClientId, grant: &GrantId| {
         let (store, rec) = (store.clone(), record(kind, client, grant, far));
-        async move { store.insert(hash, rec).await }
+        async move { store.insert(hash, Arc::new(rec)).await }
     };
     insert(access, TokenKind::AccessToken, &client_a, &grant)
         .await
@@ -421,7 +462,10 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let bob_token = TokenHash::of(&fresh("bob"));
     let mut bobs = record(TokenKind::AccessToken, &client_a, &other_grant, far);
     bobs.subject = Some("bob".into());
-    store.insert(bob_token, bobs).await.expect("insert");
+    store
+        .insert(bob_token, Arc::new(bobs))
+        .await
+        .expect("insert");
     assert_eq!(
         store
             .revoke_subject("alice", Some(&client_b))
@@ -468,7 +512,12 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         store
             .insert(
                 hash,
-                record(TokenKind::AccessToken, &client_a, &purge_grant, expires),
+                Arc::new(record(
+                    TokenKind::AccessToken,
+                    &client_a,
+                    &purge_grant,
+                    expires,
+                )),
             )
             .await
             .expect("insert");

@@ -144,6 +144,30 @@ pub struct MemoryTokenStore {
 }
 
 impl MemoryTokenStore {
+    fn insert_records(&self, records: &[(TokenHash, Arc<TokenRecord>)]) -> Result<(), StoreError> {
+        // All or none: every check before the first insert, under one lock.
+        let mut tokens = lock(&self.tokens);
+        for (i, (hash, record)) in records.iter().enumerate() {
+            if tokens.revoked.contains_key(&record.grant_id) {
+                return Err(StoreError::GrantRevoked);
+            }
+            let repeated = records.iter().take(i).any(|(earlier, _)| earlier == hash);
+            if repeated || tokens.records.contains_key(hash) {
+                return Err(StoreError::Duplicate);
+            }
+        }
+        for (hash, record) in records {
+            tokens.records.insert(
+                *hash,
+                Entry {
+                    record: record.clone(),
+                    taken: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn remove_where(&self, pred: impl Fn(&TokenRecord) -> bool) -> usize {
         let mut tokens = lock(&self.tokens);
         let before = tokens.records.len();
@@ -154,22 +178,15 @@ impl MemoryTokenStore {
 
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
-    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
-        let mut tokens = lock(&self.tokens);
-        if tokens.revoked.contains_key(&record.grant_id) {
-            return Err(StoreError::GrantRevoked);
-        }
-        if tokens.records.contains_key(&hash) {
-            return Err(StoreError::Duplicate);
-        }
-        tokens.records.insert(
-            hash,
-            Entry {
-                record: Arc::new(record),
-                taken: false,
-            },
-        );
-        Ok(())
+    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
+        self.insert_records(&[(hash, record)])
+    }
+
+    async fn insert_all(
+        &self,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<(), StoreError> {
+        self.insert_records(records)
     }
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {

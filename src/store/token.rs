@@ -214,7 +214,21 @@ impl ConsentOwner {
 pub trait TokenStore: Send + Sync {
     /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not),
     /// [`StoreError::GrantRevoked`] if its grant has been revoked.
-    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError>;
+    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError>;
+
+    /// Stores several new records, under the rules of [`Self::insert`]: the token endpoint
+    /// issues an access and a refresh token together this way. A store that can should store
+    /// all or none (one transaction); the default inserts them one by one and stops at the
+    /// first failure.
+    async fn insert_all(
+        &self,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<(), StoreError> {
+        for (hash, record) in records {
+            self.insert(*hash, record.clone()).await?;
+        }
+        Ok(())
+    }
 
     /// The record under `hash`, if present and not taken. Expiry is the caller's check.
     async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError>;
