@@ -267,6 +267,13 @@ pub(crate) enum AccessTokenText {
 }
 
 impl AccessTokenText {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            AccessTokenText::Opaque(t) => t.as_bytes(),
+            AccessTokenText::Signed(s) => s.as_bytes(),
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             AccessTokenText::Opaque(t) => t.as_str(),
@@ -466,7 +473,7 @@ impl AuthorizationServer {
                 )
             }
         };
-        let access_hash = TokenHash::of(access_token.as_str());
+        let access_hash = TokenHash::of_bytes(access_token.as_bytes());
         let grant = grant
             .cloned()
             .unwrap_or_else(|| GrantId::derived_from(&access_hash));
