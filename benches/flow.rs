@@ -2,6 +2,13 @@
 //! tokens and memory stores (authorize, then redeem the code), and one client-credentials
 //! grant.
 //!
+//! One server serves every sample, as one server serves a host for its lifetime. Before each
+//! sample (untimed) the client's codes and tokens are revoked, so each sample starts from an
+//! empty store, as after a purge of expired records, and the store never holds more than one
+//! sample's records. Memory freed that way is reused, as in a long-running server; creating a
+//! server per sample instead makes every sample pay for fresh pages from the kernel, which a
+//! running server does not (docs/performance.md has both figures).
+//!
 //! Run with `cargo bench --bench flow`; figures are recorded in docs/performance.md.
 
 use std::hint::black_box;
@@ -65,6 +72,16 @@ fn setup(rt: &tokio::runtime::Runtime) -> AuthorizationServer {
     })
 }
 
+/// Revokes every code and token (untimed), so the next sample starts from an empty store.
+fn clear(rt: &tokio::runtime::Runtime, server: &AuthorizationServer) {
+    rt.block_on(async {
+        for id in ["public", "conf"] {
+            let id = portcullis::ClientId::new(id).expect("id");
+            server.tokens().revoke_client(&id).await.expect("revoke");
+        }
+    });
+}
+
 fn flows(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -84,11 +101,10 @@ fn flows(c: &mut Criterion) {
     .into_iter()
     .collect();
 
-    // Each sample starts from a fresh server, so the token store holds only what that sample
-    // issued (a server in production purges expired records); setup is not timed.
+    let server = setup(&rt);
     c.bench_function("flow/authorization_code_pkce", |b| {
         b.iter_custom(|iters| {
-            let server = setup(&rt);
+            clear(&rt, &server);
             let start = Instant::now();
             rt.block_on(async {
                 for _ in 0..iters {
@@ -128,7 +144,7 @@ fn flows(c: &mut Criterion) {
     .collect();
     c.bench_function("flow/client_credentials", |b| {
         b.iter_custom(|iters| {
-            let server = setup(&rt);
+            clear(&rt, &server);
             let start = Instant::now();
             rt.block_on(async {
                 for _ in 0..iters {
