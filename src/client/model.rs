@@ -32,6 +32,12 @@ impl ClientId {
     /// Checks a client ID's syntax.
     pub fn new(value: impl AsRef<str>) -> Result<Self, InvalidField> {
         let value = value.as_ref();
+        Self::check(value)?;
+        Ok(ClientId(value.into()))
+    }
+
+    /// Checks a client ID's syntax without keeping it: what [`ClientId::new`] checks.
+    pub fn check(value: &str) -> Result<(), InvalidField> {
         if value.is_empty() {
             return Err(InvalidField::new("client_id", "must not be empty"));
         }
@@ -47,7 +53,7 @@ impl ClientId {
                 "may contain only printable ASCII characters (RFC 6749 Appendix A.1)",
             ));
         }
-        Ok(ClientId(value.into()))
+        Ok(())
     }
 
     /// A fresh random ID in UUID version 4 form.
@@ -72,6 +78,14 @@ impl ClientId {
 
     /// The ID's text.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Maps keyed by `ClientId` can be searched with the ID's text (hashes and comparisons are
+/// those of the text).
+impl std::borrow::Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

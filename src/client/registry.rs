@@ -164,7 +164,7 @@ impl ClientRegistry {
     /// The client with this ID.
     pub async fn get(&self, id: &ClientId) -> Result<OAuthClient, ClientError> {
         self.store
-            .get(id)
+            .get(id.as_str())
             .await?
             .map(Arc::unwrap_or_clone)
             .ok_or_else(|| ClientError::NotFound(id.clone()))
@@ -205,7 +205,7 @@ impl ClientRegistry {
     /// Whether `presented` is the secret of client `id`. An unknown or public client is
     /// `false`, after the same hashing work, so timing does not reveal which IDs exist.
     pub async fn verify_secret(&self, id: &ClientId, presented: &str) -> Result<bool, ClientError> {
-        Ok(match self.store.get(id).await? {
+        Ok(match self.store.get(id.as_str()).await? {
             Some(client) => client.verify_secret(presented),
             None => {
                 SecretHash::spend_equal_time(presented);

@@ -344,9 +344,9 @@ impl AuthorizationServer {
         request: &Request<'_>,
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = request.client_id.required("client_id")?;
-        let id = ClientId::new(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-        let client = self.clients.store().get(&id).await?.ok_or_else(|| {
-            OAuthError::invalid_request(format!("client_id: no client `{id}` is registered"))
+        ClientId::check(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        let client = self.clients.store().get(raw_id).await?.ok_or_else(|| {
+            OAuthError::invalid_request(format!("client_id: no client `{raw_id}` is registered"))
         })?;
         match request.redirect_uri.get("redirect_uri")? {
             Some(uri) => {

@@ -207,7 +207,7 @@ impl AuthorizationServer {
         let resource_server = self
             .clients
             .store()
-            .get(client)
+            .get(client.as_str())
             .await?
             .ok_or_else(|| invalid_token("the resource server is not a registered client"))?;
         if !addressed_to(&rec.audience, &resource_server) {

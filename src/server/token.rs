@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2, §4–§6; RFC 8693): client authentication and the grants.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
@@ -314,8 +314,8 @@ impl AuthorizationServer {
             }
         };
         let failed = || invalid_client("client authentication failed");
-        let client = match ClientId::new(id) {
-            Ok(id) => self.clients.store().get(&id).await?,
+        let client = match ClientId::check(&id) {
+            Ok(()) => self.clients.store().get(&id).await?,
             Err(_) => None,
         };
         let Some(client) = client else {
@@ -363,21 +363,22 @@ impl AuthorizationServer {
     /// Takes a presented code or refresh token only if `check` passes on it, so that a
     /// request that fails a check (another client's, expired, wrong verifier, wider scope)
     /// does not use it up; what the check worked out comes back with the record.
-    async fn redeem<T: Send>(
+    async fn redeem<T: Send + Sync>(
         &self,
         hash: &TokenHash,
         missing: &'static str,
         check: impl Fn(&TokenRecord) -> Result<T, OAuthError> + Sync,
     ) -> Result<Redeemed<T>, OAuthError> {
-        let outcome = Mutex::new(None);
+        // The store runs the check once; its result is kept for the answer.
+        let outcome = OnceLock::new();
         let approve = |rec: &TokenRecord| {
             let result = check(rec);
             let ok = result.is_ok();
-            *lock(&outcome) = Some(result);
+            let _ = outcome.set(result);
             ok
         };
         let taken = self.tokens.take_if(hash, &approve).await?;
-        let outcome = lock(&outcome).take();
+        let outcome = outcome.into_inner();
         match taken {
             Take::Missing => Err(invalid_grant(missing)),
             Take::AlreadyTaken(rec) => Ok(Redeemed::Replayed(rec)),

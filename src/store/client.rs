@@ -34,9 +34,11 @@ impl ClientQuery {
 /// and a redirect being recorded) cannot silently undo each other's changes.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// The client with this ID, if any. Shared, because every authorization and token request
+    /// The client whose ID is `id`, compared exactly, if any. The ID is given as text, as a
+    /// request spells it, so that looking a client up costs no copy; text that is not a valid
+    /// client ID is simply not found. Shared, because every authorization and token request
     /// reads one: a store that caches clients can hand out the same value without copying.
-    async fn get(&self, id: &ClientId) -> Result<Option<Arc<OAuthClient>>, StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError>;
 
     /// Stores a new client; [`StoreError::Duplicate`] if the ID is taken. Atomic: of two
     /// concurrent inserts of one ID, one fails.

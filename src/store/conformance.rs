@@ -56,7 +56,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
     let c = client("unrelated");
 
     assert!(
-        store.get(a.id()).await.expect("get").is_none(),
+        store.get(a.id().as_str()).await.expect("get").is_none(),
         "get of an unknown ID returns None"
     );
     for x in [&a, &b, &c] {
@@ -67,11 +67,24 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         "insert of a taken ID is StoreError::Duplicate"
     );
     let got = store
-        .get(a.id())
+        .get(a.id().as_str())
         .await
         .expect("get")
         .expect("stored client");
     assert_eq!(got.name(), a.name(), "get returns what insert stored");
+    for other in ["", " ", "no\nsuch client"] {
+        assert!(
+            store.get(other).await.expect("get").is_none(),
+            "get of text that is no client's ID returns None"
+        );
+    }
+    let shouted = a.id().as_str().to_ascii_uppercase();
+    if shouted != a.id().as_str() {
+        assert!(
+            store.get(&shouted).await.expect("get").is_none(),
+            "client IDs are compared exactly, case included"
+        );
+    }
     assert!(
         got.check_redirect_uri("https://app.example.com/cb").is_ok(),
         "a stored client keeps its redirect rules"
@@ -84,7 +97,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
     renamed.update_settings(settings).expect("valid settings");
     store.update(renamed.clone()).await.expect("update");
     let got = store
-        .get(a.id())
+        .get(a.id().as_str())
         .await
         .expect("get")
         .expect("stored client");
@@ -121,7 +134,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
     );
 
     let before = store
-        .get(b.id())
+        .get(b.id().as_str())
         .await
         .expect("get")
         .expect("stored")
@@ -149,7 +162,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         "recording on an unknown client reports no change"
     );
     let got = store
-        .get(b.id())
+        .get(b.id().as_str())
         .await
         .expect("get")
         .expect("stored client");
@@ -200,9 +213,9 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         .await
         .expect("delete_many");
     assert_eq!(deleted, 2, "delete_many counts the clients that existed");
-    assert!(store.get(a.id()).await.expect("get").is_none());
+    assert!(store.get(a.id().as_str()).await.expect("get").is_none());
     assert!(
-        store.get(c.id()).await.expect("get").is_some(),
+        store.get(c.id().as_str()).await.expect("get").is_some(),
         "others stay"
     );
     store

@@ -30,7 +30,7 @@ pub struct MemoryClientStore {
 
 #[async_trait]
 impl ClientStore for MemoryClientStore {
-    async fn get(&self, id: &ClientId) -> Result<Option<Arc<OAuthClient>>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
         Ok(lock(&self.clients).get(id).cloned())
     }
 
