@@ -145,25 +145,32 @@ pub struct MemoryTokenStore {
 
 impl MemoryTokenStore {
     fn insert_records(&self, records: &[(TokenHash, Arc<TokenRecord>)]) -> Result<(), StoreError> {
-        // All or none: every check before the first insert, under one lock.
         let mut tokens = lock(&self.tokens);
-        for (i, (hash, record)) in records.iter().enumerate() {
-            if tokens.revoked.contains_key(&record.grant_id) {
-                return Err(StoreError::GrantRevoked);
-            }
-            let repeated = records.iter().take(i).any(|(earlier, _)| earlier == hash);
-            if repeated || tokens.records.contains_key(hash) {
-                return Err(StoreError::Duplicate);
-            }
+        let tokens = &mut *tokens;
+        if records
+            .iter()
+            .any(|(_, r)| tokens.revoked.contains_key(&r.grant_id))
+        {
+            return Err(StoreError::GrantRevoked);
         }
-        for (hash, record) in records {
-            tokens.records.insert(
-                *hash,
-                Entry {
-                    record: record.clone(),
-                    taken: false,
-                },
-            );
+        // All or none, under one lock: one probe per record, and should a hash be taken
+        // (never, in practice: hashes of fresh 256-bit values), the ones stored before it are
+        // removed again.
+        for (i, (hash, record)) in records.iter().enumerate() {
+            match tokens.records.entry(*hash) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Entry {
+                        record: record.clone(),
+                        taken: false,
+                    });
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    for (stored, _) in records.iter().take(i) {
+                        tokens.records.remove(stored);
+                    }
+                    return Err(StoreError::Duplicate);
+                }
+            }
         }
         Ok(())
     }
@@ -359,27 +366,65 @@ mod tests {
             .block_on(f)
     }
 
+    fn access_record(grant: &GrantId, expires: u64) -> Arc<TokenRecord> {
+        Arc::new(TokenRecord {
+            kind: crate::store::TokenKind::AccessToken,
+            client_id: ClientId::new("c").unwrap(),
+            subject: None,
+            grant_id: grant.clone(),
+            scope: crate::Scope::default(),
+            audience: Arc::from([]),
+            issued_at: Timestamp(0),
+            expires_at: Timestamp(expires),
+            code: None,
+        })
+    }
+
+    #[test]
+    fn insert_all_stores_all_or_none() {
+        let store = MemoryTokenStore::default();
+        let grant = GrantId::new("g");
+        let (a, b, taken) = (TokenHash::of("a"), TokenHash::of("b"), TokenHash::of("t"));
+        block_on(async {
+            store.insert(taken, access_record(&grant, 9)).await.unwrap();
+            let batch = [
+                (a, access_record(&grant, 9)),
+                (taken, access_record(&grant, 9)),
+            ];
+            assert!(matches!(
+                store.insert_all(&batch).await,
+                Err(StoreError::Duplicate)
+            ));
+            assert_eq!(
+                store.get(&a).await.unwrap(),
+                None,
+                "the first was rolled back"
+            );
+            let twice = [(b, access_record(&grant, 9)), (b, access_record(&grant, 9))];
+            assert!(matches!(
+                store.insert_all(&twice).await,
+                Err(StoreError::Duplicate)
+            ));
+            assert_eq!(store.get(&b).await.unwrap(), None);
+            store.revoke_grant(&grant).await.unwrap();
+            let late = [(a, access_record(&grant, 9))];
+            assert!(matches!(
+                store.insert_all(&late).await,
+                Err(StoreError::GrantRevoked)
+            ));
+        });
+    }
+
     #[test]
     fn a_purge_that_empties_most_of_the_table_shrinks_it() {
         let store = MemoryTokenStore::default();
         let grant = GrantId::new("g");
-        let client = ClientId::new("c").unwrap();
         block_on(async {
             for i in 0..1000u64 {
-                let record = TokenRecord {
-                    kind: crate::store::TokenKind::AccessToken,
-                    client_id: client.clone(),
-                    subject: None,
-                    grant_id: grant.clone(),
-                    scope: crate::Scope::default(),
-                    audience: Arc::from([]),
-                    issued_at: Timestamp(0),
-                    // Ten records outlive the purge below.
-                    expires_at: Timestamp(if i < 10 { 500 } else { 100 }),
-                    code: None,
-                };
+                // Ten records outlive the purge below.
+                let record = access_record(&grant, if i < 10 { 500 } else { 100 });
                 let hash = TokenHash::of(&i.to_string());
-                store.insert(hash, Arc::new(record)).await.unwrap();
+                store.insert(hash, record).await.unwrap();
             }
             let grown = lock(&store.tokens).records.capacity();
             assert!(grown >= 1000);
