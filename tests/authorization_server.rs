@@ -17,6 +17,16 @@ use portcullis::{
 };
 use serde_json::Value;
 
+/// The stores the suite's servers use: the built-in ones here. `tests/host_stores.rs` includes
+/// this file as a module and gives its own `with_stores`, so the suite runs again over stores
+/// the host provides.
+#[allow(dead_code)]
+fn with_stores(
+    builder: portcullis::server::AuthorizationServerBuilder,
+) -> portcullis::server::AuthorizationServerBuilder {
+    builder
+}
+
 const ISSUER: &str = "https://auth.example.com";
 /// The default audience; the confidential client serves it (it is one of its base URLs), so it
 /// may introspect and exchange tokens addressed there.
@@ -51,7 +61,7 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
         .insert("bob", "bob-password", Scope::parse("read").unwrap())
         .unwrap();
     let clock = ManualClock::new(Timestamp(1_800_000_000));
-    let server = AuthorizationServer::builder(settings)
+    let server = crate::with_stores(AuthorizationServer::builder(settings))
         .users(Arc::new(users))
         .clock(Arc::new(clock.clone()))
         .extension_grant(Arc::new(DemoGrant))

@@ -345,7 +345,7 @@ impl AuthorizationServer {
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = request.client_id.required("client_id")?;
         ClientId::check(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-        let client = self.clients.store().get(raw_id).await?.ok_or_else(|| {
+        let client = self.client(raw_id).await?.ok_or_else(|| {
             OAuthError::invalid_request(format!("client_id: no client `{raw_id}` is registered"))
         })?;
         match request.redirect_uri.get("redirect_uri")? {
@@ -604,7 +604,7 @@ impl AuthorizationServer {
                         nonce: checked.nonce.clone(),
                     }),
                 };
-                self.tokens.insert(hash, Arc::new(record)).await?;
+                self.store_records(&[(hash, Arc::new(record))]).await?;
                 let pairs = [("code", Some(code.as_str())), ("state", state)];
                 Ok(redirect_with(
                     redirect.as_str(),

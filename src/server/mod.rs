@@ -107,6 +107,10 @@ pub struct AuthorizationServer {
     settings: ServerSettings,
     clients: ClientRegistry,
     tokens: Arc<dyn TokenStore>,
+    /// The stores again when they are the built-in memory ones, called directly on the hot
+    /// path: their answers are ready at once, so a boxed future per call (the price of
+    /// calling through `dyn`) would be pure overhead.
+    memory: MemoryStores,
     users: Arc<dyn UserDirectory>,
     clock: Arc<dyn Clock>,
     extensions: HashMap<String, Arc<dyn ExtensionGrant>>,
@@ -129,8 +133,16 @@ impl std::fmt::Debug for AuthorizationServer {
     }
 }
 
+/// The built-in stores a server was built with, if any.
+#[derive(Default)]
+struct MemoryStores {
+    clients: Option<Arc<MemoryClientStore>>,
+    tokens: Option<Arc<MemoryTokenStore>>,
+}
+
 /// Builds an [`AuthorizationServer`].
 pub struct AuthorizationServerBuilder {
+    memory: MemoryStores,
     settings: ServerSettings,
     clients: Arc<dyn ClientStore>,
     tokens: Arc<dyn TokenStore>,
@@ -143,12 +155,14 @@ impl AuthorizationServerBuilder {
     /// The client store (default: in memory).
     pub fn clients(mut self, store: Arc<dyn ClientStore>) -> Self {
         self.clients = store;
+        self.memory.clients = None;
         self
     }
 
     /// The token store (default: in memory).
     pub fn tokens(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.tokens = store;
+        self.memory.tokens = None;
         self
     }
 
@@ -204,6 +218,7 @@ impl AuthorizationServerBuilder {
             settings: self.settings,
             clients: ClientRegistry::new(self.clients),
             tokens: self.tokens,
+            memory: self.memory,
             users,
             clock: self.clock,
             extensions,
@@ -294,10 +309,16 @@ pub(crate) struct Issued {
 impl AuthorizationServer {
     /// Starts building a server with these settings.
     pub fn builder(settings: ServerSettings) -> AuthorizationServerBuilder {
+        let clients = Arc::new(MemoryClientStore::default());
+        let tokens = Arc::new(MemoryTokenStore::default());
         AuthorizationServerBuilder {
+            memory: MemoryStores {
+                clients: Some(clients.clone()),
+                tokens: Some(tokens.clone()),
+            },
             settings,
-            clients: Arc::new(MemoryClientStore::default()),
-            tokens: Arc::new(MemoryTokenStore::default()),
+            clients,
+            tokens,
             users: None,
             clock: Arc::new(SystemClock),
             extensions: vec![Arc::new(TokenExchange)],
@@ -321,6 +342,38 @@ impl AuthorizationServer {
 
     fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The client registered as `id`.
+    async fn client(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
+        match &self.memory.clients {
+            Some(memory) => Ok(memory.get_now(id)),
+            None => self.clients.store().get(id).await,
+        }
+    }
+
+    /// Stores new codes or tokens, all or none where the store can.
+    async fn store_records(
+        &self,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<(), StoreError> {
+        match (&self.memory.tokens, records) {
+            (Some(memory), _) => memory.insert_records(records),
+            (None, [(hash, record)]) => self.tokens.insert(*hash, record.clone()).await,
+            (None, _) => self.tokens.insert_all(records).await,
+        }
+    }
+
+    /// [`TokenStore::take_if`].
+    async fn take_record_if(
+        &self,
+        hash: &TokenHash,
+        check: crate::store::TakeCheck<'_>,
+    ) -> Result<crate::store::Take, StoreError> {
+        match &self.memory.tokens {
+            Some(memory) => Ok(memory.take_if_now(hash, check)),
+            None => self.tokens.take_if(hash, check).await,
+        }
     }
 
     /// Deletes clients and revokes their codes, tokens and consents.
@@ -505,9 +558,9 @@ impl AuthorizationServer {
                         now.plus_seconds(self.settings.refresh_token_lifetime),
                     ),
                 );
-                self.tokens.insert_all(&[access, refresh]).await?;
+                self.store_records(&[access, refresh]).await?;
             }
-            None => self.tokens.insert(access.0, access.1).await?,
+            None => self.store_records(&[access]).await?,
         }
         Ok(Issued {
             access_token,

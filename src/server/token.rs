@@ -315,7 +315,7 @@ impl AuthorizationServer {
         };
         let failed = || invalid_client("client authentication failed");
         let client = match ClientId::check(&id) {
-            Ok(()) => self.clients.store().get(&id).await?,
+            Ok(()) => self.client(&id).await?,
             Err(_) => None,
         };
         let Some(client) = client else {
@@ -377,7 +377,7 @@ impl AuthorizationServer {
             let _ = outcome.set(result);
             ok
         };
-        let taken = self.tokens.take_if(hash, &approve).await?;
+        let taken = self.take_record_if(hash, &approve).await?;
         let outcome = outcome.into_inner();
         match taken {
             Take::Missing => Err(invalid_grant(missing)),

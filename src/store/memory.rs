@@ -28,10 +28,17 @@ pub struct MemoryClientStore {
     clients: Mutex<HashMap<ClientId, Arc<OAuthClient>>>,
 }
 
+impl MemoryClientStore {
+    /// [`ClientStore::get`], answered at once.
+    pub(crate) fn get_now(&self, id: &str) -> Option<Arc<OAuthClient>> {
+        lock(&self.clients).get(id).cloned()
+    }
+}
+
 #[async_trait]
 impl ClientStore for MemoryClientStore {
     async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
-        Ok(lock(&self.clients).get(id).cloned())
+        Ok(self.get_now(id))
     }
 
     async fn insert(&self, client: OAuthClient) -> Result<(), StoreError> {
@@ -144,7 +151,27 @@ pub struct MemoryTokenStore {
 }
 
 impl MemoryTokenStore {
-    fn insert_records(&self, records: &[(TokenHash, Arc<TokenRecord>)]) -> Result<(), StoreError> {
+    /// [`TokenStore::take_if`], answered at once.
+    pub(crate) fn take_if_now(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Take {
+        // The check runs under the lock too: no one can take the record between the check and
+        // the mark.
+        let mut tokens = lock(&self.tokens);
+        match tokens.records.get_mut(hash) {
+            None => Take::Missing,
+            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
+            Some(e) if !check(&e.record) => Take::Refused(e.record.clone()),
+            Some(e) => {
+                e.taken = true;
+                Take::Taken(e.record.clone())
+            }
+        }
+    }
+
+    /// [`TokenStore::insert_all`], answered at once.
+    pub(crate) fn insert_records(
+        &self,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<(), StoreError> {
         let mut tokens = lock(&self.tokens);
         let tokens = &mut *tokens;
         if records
@@ -226,18 +253,7 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn take_if(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Result<Take, StoreError> {
-        // The check runs under the lock too: no one can take the record between the check and
-        // the mark.
-        let mut tokens = lock(&self.tokens);
-        Ok(match tokens.records.get_mut(hash) {
-            None => Take::Missing,
-            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
-            Some(e) if !check(&e.record) => Take::Refused(e.record.clone()),
-            Some(e) => {
-                e.taken = true;
-                Take::Taken(e.record.clone())
-            }
-        })
+        Ok(self.take_if_now(hash, check))
     }
 
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
