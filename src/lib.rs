@@ -138,6 +138,7 @@ pub mod redirect;
 pub mod scope;
 pub mod server;
 pub mod settings;
+mod sha256;
 pub mod store;
 pub mod token;
 pub mod users;

@@ -218,7 +218,7 @@ impl CodeChallenge {
     fn verify_value(&self, verifier: &str) -> bool {
         match self.method {
             PkceMethod::S256 => {
-                let digest: [u8; 32] = Sha256::digest(verifier.as_bytes()).into();
+                let digest = crate::sha256::digest(verifier.as_bytes());
                 constant_time::eq(&crate::base64url::encode_32(&digest), self.value.as_bytes())
             }
             PkceMethod::Plain => constant_time::eq(verifier.as_bytes(), self.value.as_bytes()),

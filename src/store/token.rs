@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::StoreError;
 use crate::client::ClientId;
@@ -21,12 +20,12 @@ pub struct TokenHash([u8; 32]);
 impl TokenHash {
     /// The hash of a code or token as presented.
     pub fn of(token: &str) -> Self {
-        TokenHash(Sha256::digest(token.as_bytes()).into())
+        TokenHash(crate::sha256::digest(token.as_bytes()))
     }
 
     /// The hash of a code or token the server generated.
     pub(crate) fn of_bytes(token: &[u8]) -> Self {
-        TokenHash(Sha256::digest(token).into())
+        TokenHash(crate::sha256::digest(token))
     }
 
     /// The 32 hash bytes, for stores that key by bytes.
