@@ -10,6 +10,11 @@ use portcullis::client::{ClientSecret, SecretHash};
 use portcullis::pkce::{CodeChallenge, CodeVerifier};
 use portcullis::redirect::RedirectRules;
 
+/// The most absolute URIs `rules` can add: with its loopback and relative URI, a client's
+/// maximum of 100.
+const MOST: usize = portcullis::redirect::MAX_REDIRECT_URIS - 2;
+
+/// `n` absolute redirect URIs, a loopback and a relative one.
 fn rules(n: usize) -> RedirectRules {
     let mut uris: Vec<String> = (0..n)
         .map(|i| format!("https://app{i}.example.com/oauth/callback"))
@@ -26,7 +31,7 @@ fn rules(n: usize) -> RedirectRules {
 
 fn redirect_matching(c: &mut Criterion) {
     let mut group = c.benchmark_group("redirect_check");
-    for n in [1usize, 10, 100, 1000] {
+    for n in [1usize, 10, MOST] {
         let r = rules(n);
         let exact = format!("https://app{}.example.com/oauth/callback", n / 2);
         group.bench_with_input(BenchmarkId::new("exact", n), &exact, |b, uri| {
@@ -44,7 +49,7 @@ fn redirect_matching(c: &mut Criterion) {
         );
     }
     group.finish();
-    c.bench_function("redirect_compile/100", |b| b.iter(|| rules(black_box(100))));
+    c.bench_function("redirect_compile/100", |b| b.iter(|| rules(black_box(MOST))));
 }
 
 fn pkce(c: &mut Criterion) {
