@@ -49,7 +49,9 @@ fn redirect_matching(c: &mut Criterion) {
         );
     }
     group.finish();
-    c.bench_function("redirect_compile/100", |b| b.iter(|| rules(black_box(MOST))));
+    c.bench_function("redirect_compile/100", |b| {
+        b.iter(|| rules(black_box(MOST)))
+    });
 }
 
 fn pkce(c: &mut Criterion) {
