@@ -41,17 +41,26 @@ thread_local! {
 /// both to carry on drawing, they would hand out the same "random" codes and tokens. Asking
 /// the process ID on every draw costs a system call (about 140 ns on a virtual machine, twice
 /// per flow); instead a `pthread_atfork` handler bumps a counter in every child, and the pool
-/// remembers the counter it was filled under. This is how OpenSSL and earlier versions of
-/// `rand` detect forks. Processes made by `vfork` or a raw `clone` run no handlers; should
-/// registering the handler fail, every draw falls back to comparing process IDs.
+/// remembers the counter it was filled under (as `rand` 0.8 did; OpenSSL compares process IDs).
+///
+/// The handler runs for children made by the C library's `fork`, which is how the standard
+/// library, `nix` and `libc::fork` fork. A child made by a raw `clone` system call or glibc's
+/// `_Fork` runs no handlers and is not told apart; `vfork` and `posix_spawn` children share
+/// their parent's memory until they `exec`, so what they draw is used up for the parent too.
+/// Until the handler is registered, or if registering fails, draws compare process IDs.
 #[cfg(unix)]
 mod fork {
-    use std::sync::Once;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
     static GENERATION: AtomicU64 = AtomicU64::new(1);
-    static HANDLER: AtomicBool = AtomicBool::new(false);
-    static REGISTER: Once = Once::new();
+
+    const UNREGISTERED: u8 = 0;
+    const REGISTERING: u8 = 1;
+    const REGISTERED: u8 = 2;
+    const FAILED: u8 = 3;
+    // Not a `Once`: a child forked while another thread was registering would inherit a
+    // `Once` that never completes, and block on its first draw.
+    static STATE: AtomicU8 = AtomicU8::new(UNREGISTERED);
 
     /// Runs in the child, in its only thread, before `fork` returns there: an atomic
     /// increment is async-signal-safe, as POSIX requires of such handlers.
@@ -61,15 +70,26 @@ mod fork {
 
     /// A value that differs between a process and any child it forks after this call.
     pub(super) fn generation() -> u64 {
-        REGISTER.call_once(|| {
+        let mut state = STATE.load(Ordering::Acquire);
+        if state == UNREGISTERED
+            && STATE
+                .compare_exchange(
+                    UNREGISTERED,
+                    REGISTERING,
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
             // SAFETY: `pthread_atfork` only records the three function pointers; the one given
             // is an `extern "C" fn()` with no captured state that never unwinds, and the other
             // two are null, which POSIX allows.
             #[allow(unsafe_code)]
             let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
-            HANDLER.store(rc == 0, Ordering::Relaxed);
-        });
-        if HANDLER.load(Ordering::Relaxed) {
+            state = if rc == 0 { REGISTERED } else { FAILED };
+            STATE.store(state, Ordering::Release);
+        }
+        if state == REGISTERED {
             GENERATION.load(Ordering::Relaxed)
         } else {
             // Process IDs are never 0, and the high bit keeps them apart from counter values.

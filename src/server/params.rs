@@ -85,28 +85,24 @@ impl<'a> Params<'a> {
         Ok(found)
     }
 
-    /// Fails with `invalid_request` naming the first of `names` (at most 16) that appears
-    /// more than once with a value; one pass over the parameters.
+    /// Fails with `invalid_request` naming the first of `names` that appears more than once
+    /// with a value; one pass over the parameters.
     pub fn reject_repeats(&self, names: &[&str]) -> Result<(), OAuthError> {
-        let mut keys = [0u32; 16];
-        for (k, n) in keys.iter_mut().zip(names) {
-            *k = fingerprint(n);
-        }
-        let mut seen = 0u16;
+        let keys: Vec<u32> = names.iter().map(|n| fingerprint(n)).collect();
+        let mut seen = vec![false; names.len()];
         for p in &self.0 {
             if p.key == 0 {
                 continue;
             }
             let hit = keys.iter().zip(names).position(|(&k, &n)| p.is(k, n));
-            if let Some(i) = hit {
-                let bit = 1u16 << i;
-                if seen & bit != 0 {
+            if let Some(repeat) = hit.and_then(|i| seen.get_mut(i)) {
+                if *repeat {
                     return Err(OAuthError::invalid_request(format!(
                         "{}: must not be repeated (RFC 6749 section 3.1)",
                         p.name
                     )));
                 }
-                seen |= bit;
+                *repeat = true;
             }
         }
         Ok(())
@@ -187,6 +183,11 @@ mod tests {
             "c: must not be repeated (RFC 6749 section 3.1)"
         );
         assert!(p.has("a") && !p.has("b") && !p.has("zz"));
+        // Any number of names, the repeated one last.
+        let mut many: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        many.push("r".into());
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(p.reject_repeats(&many).is_err());
     }
 
     #[test]

@@ -166,7 +166,9 @@ pub enum Take {
     AlreadyTaken(Arc<TokenRecord>),
     /// No such record (never issued, revoked, or purged).
     Missing,
-    /// [`TokenStore::take_if`] only: the check refused the record, which stays as it was.
+    /// [`TokenStore::take_if`] only: the check refused the record, which stays as it was
+    /// (except in the race the provided `take_if` documents, where it was taken before it
+    /// could be checked).
     Refused(Arc<TokenRecord>),
 }
 
@@ -242,7 +244,8 @@ pub trait TokenStore: Send + Sync {
     ///
     /// The token endpoint redeems codes and refresh tokens this way, so that a request that
     /// fails a check (another client's, expired, wrong PKCE verifier, wider scope) does not
-    /// use them up. A store that can run the check and the mark under one lock or transaction
+    /// use them up. `check` is quick and never calls the store (the memory store runs it under
+    /// its lock), so a store may run it inside a lock or transaction. A store that can run the check and the mark under one lock or transaction
     /// should override this; the default reads the record with [`Self::get`] first, so a
     /// record that appears between that read and the [`Self::take`] is checked only after it
     /// was taken, and is lost if it fails.
