@@ -1694,3 +1694,44 @@ fn every_supported_jwt_algorithm_loads_and_hmac_publishes_nothing() {
     assert!(JwtSigner::es256_pem("x", b"not a pem").is_err());
     let _ = ClientId::new("x");
 }
+
+#[tokio::test]
+async fn a_repeated_token_request_parameter_is_invalid_request_and_burns_nothing() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let id = e.public.id().as_str().to_owned();
+    let base = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("client_id", id.as_str()),
+        ("code_verifier", p.verifier.secret()),
+    ];
+    // RFC 6749 §3.2: parameters must not be included more than once.
+    for name in [
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "client_id",
+    ] {
+        let again = base.iter().find(|(n, _)| *n == name).unwrap().1;
+        let mut pairs = base.to_vec();
+        pairs.push((name, again));
+        let r = e.server.token(None, &params(&pairs)).await;
+        assert_eq!(r.status, 400, "{name}: {}", r.body);
+        assert_eq!(error_of(&r), "invalid_request", "{name}");
+        assert_eq!(
+            r.json()["error_description"],
+            format!("{name}: must not be repeated (RFC 6749 section 3.1)")
+        );
+    }
+    // An empty value counts as absent, so an empty client_secret is no secret at all; and
+    // none of the refused requests above used the code up.
+    let mut pairs = base.to_vec();
+    pairs.push(("client_secret", ""));
+    pairs.push(("scope", ""));
+    let r = e.server.token(None, &params(&pairs)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use url::form_urlencoded;
 
+use super::params::Field;
 use super::{AuthorizationServer, Issue, Params};
 use crate::byteset::ByteSet;
 use crate::client::{ClientId, Flow, OAuthClient};
@@ -60,40 +61,6 @@ pub struct ConsentPrompt {
 enum Mode {
     Query,
     Fragment,
-}
-
-/// One single-valued parameter of a request: its value (an empty one counts as absent) and
-/// whether it was given more than once.
-#[derive(Debug, Clone, Copy, Default)]
-struct Field<'p> {
-    value: Option<&'p str>,
-    repeated: bool,
-}
-
-impl<'p> Field<'p> {
-    fn set(&mut self, value: &'p str) {
-        if self.value.is_some() {
-            self.repeated = true;
-        } else {
-            self.value = Some(value);
-        }
-    }
-
-    /// The value; a repeat is `invalid_request` (RFC 6749 §3.1).
-    fn get(self, name: &str) -> Result<Option<&'p str>, OAuthError> {
-        if self.repeated {
-            return Err(OAuthError::invalid_request(format!(
-                "{name}: must not be repeated (RFC 6749 section 3.1)"
-            )));
-        }
-        Ok(self.value)
-    }
-
-    /// The value, which must be present.
-    fn required(self, name: &str) -> Result<&'p str, OAuthError> {
-        self.get(name)?
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name}: is required")))
-    }
 }
 
 /// The parameters of an authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3;

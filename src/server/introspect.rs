@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 use url::Url;
 
+use super::params::Form;
 use super::token::{ClientAuth, EndpointResponse};
 use super::{AuthorizationServer, Params};
 use crate::client::{ClientId, ClientType, OAuthClient};
@@ -69,15 +70,16 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> Result<serde_json::Value, OAuthError> {
-        let (client, method) = self.authenticate(authorization, params).await?;
+        let form = Form::read(params);
+        let (client, method) = self.authenticate(authorization, &form).await?;
         if method == ClientAuth::None || client.client_type() == ClientType::Public {
             return Err(OAuthError::new(
                 ErrorCode::InvalidClient,
                 "introspection requires a confidential client (RFC 7662 section 2.1)",
             ));
         }
-        let token = params.required("token")?;
-        params.one("token_type_hint")?;
+        let token = form.token.required("token")?;
+        form.token_type_hint.get("token_type_hint")?;
         let inactive = json!({ "active": false });
         let Some(rec) = self.tokens.get(&TokenHash::of(token)).await? else {
             return Ok(inactive);
@@ -133,9 +135,10 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> Result<(), OAuthError> {
-        let (client, _) = self.authenticate(authorization, params).await?;
-        let token = params.required("token")?;
-        params.one("token_type_hint")?;
+        let form = Form::read(params);
+        let (client, _) = self.authenticate(authorization, &form).await?;
+        let token = form.token.required("token")?;
+        form.token_type_hint.get("token_type_hint")?;
         let hash = TokenHash::of(token);
         let Some(rec) = self.tokens.get(&hash).await? else {
             return Ok(());

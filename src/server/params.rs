@@ -45,6 +45,92 @@ impl<'a> Param<'a> {
     }
 }
 
+/// One single-valued parameter of a request: its value (an empty one counts as absent) and
+/// whether it was given more than once.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Field<'p> {
+    pub(crate) value: Option<&'p str>,
+    pub(crate) repeated: bool,
+}
+
+impl<'p> Field<'p> {
+    pub(crate) fn set(&mut self, value: &'p str) {
+        if self.value.is_some() {
+            self.repeated = true;
+        } else {
+            self.value = Some(value);
+        }
+    }
+
+    /// The value; a repeat is `invalid_request` (RFC 6749 §3.1).
+    pub(crate) fn get(self, name: &str) -> Result<Option<&'p str>, OAuthError> {
+        if self.repeated {
+            return Err(OAuthError::invalid_request(format!(
+                "{name}: must not be repeated (RFC 6749 section 3.1)"
+            )));
+        }
+        Ok(self.value)
+    }
+
+    /// The value, which must be present.
+    pub(crate) fn required(self, name: &str) -> Result<&'p str, OAuthError> {
+        self.get(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name}: is required")))
+    }
+}
+
+/// The parameters of a token, introspection or revocation request (RFC 6749 §4, §6; RFC 7009
+/// §2.1; RFC 7662 §2.1), read in one pass over the form.
+#[derive(Debug, Default)]
+pub(crate) struct Form<'p> {
+    pub(crate) grant_type: Field<'p>,
+    pub(crate) client_id: Field<'p>,
+    pub(crate) client_secret: Field<'p>,
+    pub(crate) code: Field<'p>,
+    pub(crate) redirect_uri: Field<'p>,
+    pub(crate) code_verifier: Field<'p>,
+    pub(crate) refresh_token: Field<'p>,
+    pub(crate) scope: Field<'p>,
+    pub(crate) username: Field<'p>,
+    pub(crate) password: Field<'p>,
+    pub(crate) token: Field<'p>,
+    pub(crate) token_type_hint: Field<'p>,
+    /// Every `resource` (RFC 8707 §2), which may repeat.
+    pub(crate) resources: Vec<&'p str>,
+}
+
+impl<'p> Form<'p> {
+    pub(crate) fn read(params: &'p Params<'_>) -> Self {
+        let mut f = Form::default();
+        for (name, value) in params.pairs() {
+            if value.is_empty() {
+                continue;
+            }
+            let field = match name {
+                "grant_type" => &mut f.grant_type,
+                "client_id" => &mut f.client_id,
+                "client_secret" => &mut f.client_secret,
+                "code" => &mut f.code,
+                "redirect_uri" => &mut f.redirect_uri,
+                "code_verifier" => &mut f.code_verifier,
+                "refresh_token" => &mut f.refresh_token,
+                "scope" => &mut f.scope,
+                "username" => &mut f.username,
+                "password" => &mut f.password,
+                "token" => &mut f.token,
+                "token_type_hint" => &mut f.token_type_hint,
+                "resource" => {
+                    f.resources.push(value);
+                    continue;
+                }
+                _ => continue,
+            };
+            field.set(value);
+        }
+        f
+    }
+}
+
 impl Params<'static> {
     /// Parameters from decoded pairs.
     pub fn new(pairs: Vec<(String, String)>) -> Self {

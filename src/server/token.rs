@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
+use super::params::Form;
 use super::{
     AccessTokenText, AuthorizationServer, Failures, Issue, Issued, Params, Rotation, lock,
 };
@@ -171,9 +172,9 @@ fn scope_json<'a>(issued: &'a Issued, requested: Option<&Scope>) -> Option<&'a s
 }
 
 /// The request's `scope` parameter, parsed once; a malformed token fails the whole parameter.
-fn asked_scope(params: &Params<'_>) -> Result<Option<Scope>, OAuthError> {
-    params
-        .one("scope")?
+fn asked_scope(form: &Form<'_>) -> Result<Option<Scope>, OAuthError> {
+    form.scope
+        .get("scope")?
         .map(|s| Scope::parse(s).map_err(|e| invalid_scope(e.to_string())))
         .transpose()
 }
@@ -251,20 +252,24 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> Result<String, OAuthError> {
-        let (client, _) = self.authenticate(authorization, params).await?;
-        let grant_type = params.required("grant_type")?;
+        let form = Form::read(params);
+        let (client, _) = self.authenticate(authorization, &form).await?;
+        let grant_type = form.grant_type.required("grant_type")?;
         if client.flows().is_empty() {
             return Err(unauthorized(
                 "client_id: the client is inactive (no flow is enabled)",
             ));
         }
         match grant_type {
-            "authorization_code" => self.code_grant(&client, params).await,
-            "client_credentials" => self.client_credentials_grant(&client, params).await,
-            "password" => self.password_grant(&client, params).await,
-            "refresh_token" => self.refresh_grant(&client, params).await,
+            "authorization_code" => self.code_grant(&client, &form).await,
+            "client_credentials" => self.client_credentials_grant(&client, &form).await,
+            "password" => self.password_grant(&client, &form).await,
+            "refresh_token" => self.refresh_grant(&client, &form).await,
             other => match self.extensions.get(other).cloned() {
-                Some(ext) => self.extension_grant(&client, params, ext.as_ref()).await,
+                Some(ext) => {
+                    self.extension_grant(&client, params, &form, ext.as_ref())
+                        .await
+                }
                 None => Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
                     format!("grant_type: `{other}` is not supported"),
@@ -278,11 +283,11 @@ impl AuthorizationServer {
     pub(crate) async fn authenticate(
         &self,
         authorization: Option<&str>,
-        params: &Params<'_>,
+        form: &Form<'_>,
     ) -> Result<(Arc<OAuthClient>, ClientAuth), OAuthError> {
         let basic = basic_credentials(authorization)?;
-        let form_id = params.one("client_id")?;
-        let form_secret = params.one("client_secret")?;
+        let form_id = form.client_id.get("client_id")?;
+        let form_secret = form.client_secret.get("client_secret")?;
         let (id, secret, method) = match (basic, form_secret) {
             (Some(_), Some(_)) => {
                 return Err(OAuthError::invalid_request(
@@ -395,18 +400,21 @@ impl AuthorizationServer {
     }
 
     /// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code's redirect URI and PKCE challenge.
-    fn check_code_binding(&self, rec: &TokenRecord, params: &Params<'_>) -> Result<(), OAuthError> {
+    fn check_code_binding(&self, rec: &TokenRecord, form: &Form<'_>) -> Result<(), OAuthError> {
         let Some(binding) = &rec.code else {
             return Err(invalid_grant("code: is invalid, expired or revoked"));
         };
         if let Some(expected) = &binding.redirect_uri
-            && params.one("redirect_uri")? != Some(expected.as_ref())
+            && form.redirect_uri.get("redirect_uri")? != Some(expected.as_ref())
         {
             return Err(invalid_grant(
                 "redirect_uri: must be the one of the authorization request (RFC 6749 section 4.1.3)",
             ));
         }
-        match (&binding.code_challenge, params.one("code_verifier")?) {
+        match (
+            &binding.code_challenge,
+            form.code_verifier.get("code_verifier")?,
+        ) {
             (Some(challenge), Some(verifier)) => {
                 if !challenge.verify_str(verifier) {
                     return Err(invalid_grant(
@@ -434,16 +442,16 @@ impl AuthorizationServer {
     async fn code_grant(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        form: &Form<'_>,
     ) -> Result<String, OAuthError> {
         if !client.allows(Flow::AuthorizationCode) {
             return Err(unauthorized(
                 "grant_type: the client may not use the authorization code flow",
             ));
         }
-        let code = params.required("code")?;
+        let code = form.code.required("code")?;
         let hash = TokenHash::of(code);
-        let resources = params.all("resource");
+        let resources = &form.resources;
         let now = self.now();
         let check = |rec: &TokenRecord| {
             if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
@@ -454,10 +462,10 @@ impl AuthorizationServer {
             if rec.is_expired(now) {
                 return Err(invalid_grant("code: has expired"));
             }
-            self.check_code_binding(rec, params)?;
+            self.check_code_binding(rec, form)?;
             // RFC 8707 §2.2: a `resource` here may narrow the audiences of the authorization
             // request, never add to them.
-            self.narrow_audience(rec, &resources)
+            self.narrow_audience(rec, resources)
         };
         let (rec, audience) = match self
             .redeem(&hash, "code: is invalid, expired or revoked", check)
@@ -492,7 +500,7 @@ impl AuthorizationServer {
     async fn client_credentials_grant(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        form: &Form<'_>,
     ) -> Result<String, OAuthError> {
         if client.client_type() == ClientType::Public {
             return Err(unauthorized(
@@ -504,11 +512,11 @@ impl AuthorizationServer {
                 "grant_type: the client may not use the client credentials flow",
             ));
         }
-        let asked = asked_scope(params)?;
+        let asked = asked_scope(form)?;
         let scope = self
             .for_user(Self::requested_scope(client, asked.as_ref()), None)
             .await?;
-        let audience = self.audiences(&params.all("resource")).await?;
+        let audience = self.audiences(&form.resources).await?;
         let issued = self
             .issue(Issue {
                 client_id: client.id(),
@@ -526,16 +534,16 @@ impl AuthorizationServer {
     async fn password_grant(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        form: &Form<'_>,
     ) -> Result<String, OAuthError> {
         if !client.allows(Flow::ResourceOwner) {
             return Err(unauthorized(
                 "grant_type: the client may not use the resource owner password flow",
             ));
         }
-        let asked = asked_scope(params)?;
-        let username = params.required("username")?;
-        let password = params.required("password")?;
+        let asked = asked_scope(form)?;
+        let username = form.username.required("username")?;
+        let password = form.password.required("password")?;
         let now = self.now();
         if lock(&self.password_failures)
             .get(username)
@@ -554,7 +562,7 @@ impl AuthorizationServer {
         let scope = self
             .for_user(Self::requested_scope(client, asked.as_ref()), Some(&user))
             .await?;
-        let audience = self.audiences(&params.all("resource")).await?;
+        let audience = self.audiences(&form.resources).await?;
         let issued = self
             .issue(Issue {
                 client_id: client.id(),
@@ -593,7 +601,7 @@ impl AuthorizationServer {
     async fn refresh_grant(
         &self,
         client: &OAuthClient,
-        params: &Params<'_>,
+        form: &Form<'_>,
     ) -> Result<String, OAuthError> {
         // Refresh tokens come from the code and password flows; a client that has lost both
         // has lost what its refresh tokens stood for.
@@ -602,9 +610,9 @@ impl AuthorizationServer {
                 "grant_type: the client no longer uses a flow that issues refresh tokens",
             ));
         }
-        let presented = params.required("refresh_token")?;
+        let presented = form.refresh_token.required("refresh_token")?;
         let hash = TokenHash::of(presented);
-        let resources = params.all("resource");
+        let resources = &form.resources;
         let now = self.now();
         let check = |rec: &TokenRecord| {
             if rec.kind != TokenKind::RefreshToken || &rec.client_id != client.id() {
@@ -616,8 +624,8 @@ impl AuthorizationServer {
                 return Err(invalid_grant("refresh_token: has expired"));
             }
             Ok((
-                self.refresh_scope(rec, params)?,
-                self.narrow_audience(rec, &resources)?,
+                self.refresh_scope(rec, form)?,
+                self.narrow_audience(rec, resources)?,
             ))
         };
         let (rec, (requested, audience)) = match self
@@ -688,9 +696,9 @@ impl AuthorizationServer {
     }
 
     /// The scope a refresh asks for: the original grant's, or a subset of it (RFC 6749 §6).
-    fn refresh_scope(&self, rec: &TokenRecord, params: &Params<'_>) -> Result<Scope, OAuthError> {
+    fn refresh_scope(&self, rec: &TokenRecord, form: &Form<'_>) -> Result<Scope, OAuthError> {
         let original = rec.scope.clone();
-        match params.one("scope")? {
+        match form.scope.get("scope")? {
             Some(s) => {
                 let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
                 if !asked.is_subset(&original) {
@@ -731,6 +739,7 @@ impl AuthorizationServer {
         &self,
         client: &OAuthClient,
         params: &Params<'_>,
+        form: &Form<'_>,
         ext: &dyn super::ExtensionGrant,
     ) -> Result<String, OAuthError> {
         let ctx = super::GrantContext {
@@ -741,7 +750,7 @@ impl AuthorizationServer {
         // Whatever the grant decides, a token never exceeds the client's scopes or the user's.
         let scope = decision.scope.intersection(client.scopes());
         let scope = self.for_user(scope, decision.subject.as_deref()).await?;
-        let mut targets = params.all("resource");
+        let mut targets = form.resources.clone();
         targets.extend(decision.resources.iter().map(String::as_str));
         let audience = self.audiences(&targets).await?;
         let issued = self
@@ -757,7 +766,7 @@ impl AuthorizationServer {
             .await?;
         Ok(token_body(
             &issued,
-            asked_scope(params)?.as_ref(),
+            asked_scope(form)?.as_ref(),
             decision.issued_token_type.as_deref(),
         ))
     }
