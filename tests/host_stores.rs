@@ -5,16 +5,13 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use portcullis::ClientId;
-use portcullis::OAuthClient;
-use portcullis::clock::Timestamp;
 use portcullis::server::AuthorizationServerBuilder;
 use portcullis::store::memory::{MemoryClientStore, MemoryTokenStore};
-use portcullis::store::{
-    ClientQuery, ClientStore, Consent, ConsentOwner, GrantId, StoreError, Take, TokenHash,
-    TokenRecord, TokenStore,
-};
+
+#[path = "common/host.rs"]
+mod host;
+
+use host::{HostClients, HostTokens};
 
 fn with_stores(builder: AuthorizationServerBuilder) -> AuthorizationServerBuilder {
     builder
@@ -24,79 +21,3 @@ fn with_stores(builder: AuthorizationServerBuilder) -> AuthorizationServerBuilde
 
 #[path = "authorization_server.rs"]
 mod suite;
-
-/// A host's client store: the memory store behind the trait, required methods only.
-struct HostClients(MemoryClientStore);
-
-#[async_trait]
-impl ClientStore for HostClients {
-    async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
-        self.0.get(id).await
-    }
-    async fn insert(&self, client: OAuthClient) -> Result<(), StoreError> {
-        self.0.insert(client).await
-    }
-    async fn update(&self, client: OAuthClient) -> Result<(), StoreError> {
-        self.0.update(client).await
-    }
-    async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
-        self.0.delete_many(ids).await
-    }
-    async fn list(&self, query: &ClientQuery) -> Result<Vec<OAuthClient>, StoreError> {
-        self.0.list(query).await
-    }
-    async fn record_untrusted_redirect_uri(
-        &self,
-        id: &ClientId,
-        uri: &str,
-    ) -> Result<bool, StoreError> {
-        self.0.record_untrusted_redirect_uri(id, uri).await
-    }
-}
-
-/// A host's token store: the memory store behind the trait, required methods only.
-struct HostTokens(MemoryTokenStore);
-
-#[async_trait]
-impl TokenStore for HostTokens {
-    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
-        self.0.insert(hash, record).await
-    }
-    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-        self.0.get(hash).await
-    }
-    async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
-        self.0.take(hash).await
-    }
-    async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        self.0.remove(hash).await
-    }
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
-        self.0.revoke_grant(grant).await
-    }
-    async fn revoke_subject(
-        &self,
-        user: &str,
-        client: Option<&ClientId>,
-    ) -> Result<usize, StoreError> {
-        self.0.revoke_subject(user, client).await
-    }
-    async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError> {
-        self.0.revoke_client(client).await
-    }
-    async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
-        self.0.purge_expired(now).await
-    }
-    async fn put_consent(&self, consent: Consent) -> Result<(), StoreError> {
-        self.0.put_consent(consent).await
-    }
-    async fn consent(&self, user: &str, client: &ClientId) -> Result<Option<Consent>, StoreError> {
-        self.0.consent(user, client).await
-    }
-    async fn consents(&self, owner: &ConsentOwner) -> Result<Vec<Consent>, StoreError> {
-        self.0.consents(owner).await
-    }
-    async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError> {
-        self.0.revoke_consents(owner).await
-    }
-}
