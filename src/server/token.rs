@@ -166,6 +166,26 @@ fn basic_credentials(header: Option<&str>) -> Result<Option<(String, String)>, O
     )))
 }
 
+/// A presented code or refresh token (`param`) must be of its kind, issued to this client, and
+/// unexpired. One answer for the first two, so a client learns nothing of others' codes.
+fn check_presented(
+    rec: &TokenRecord,
+    kind: TokenKind,
+    client: &OAuthClient,
+    now: crate::clock::Timestamp,
+    param: &str,
+) -> Result<(), OAuthError> {
+    if rec.kind != kind || &rec.client_id != client.id() {
+        return Err(invalid_grant(format!(
+            "{param}: is invalid, expired, revoked, or was issued to another client"
+        )));
+    }
+    if rec.is_expired(now) {
+        return Err(invalid_grant(format!("{param}: has expired")));
+    }
+    Ok(())
+}
+
 /// RFC 6749 §5.1: the scope is returned when it differs from the one requested.
 fn scope_json<'a>(issued: &'a Issued, requested: Option<&Scope>) -> Option<&'a str> {
     (requested != Some(&issued.scope)).then(|| issued.scope.as_str())
@@ -451,21 +471,13 @@ impl AuthorizationServer {
         }
         let code = form.code.required("code")?;
         let hash = TokenHash::of(code);
-        let resources = &form.resources;
         let now = self.now();
         let check = |rec: &TokenRecord| {
-            if rec.kind != TokenKind::AuthorizationCode || &rec.client_id != client.id() {
-                return Err(invalid_grant(
-                    "code: is invalid, expired, revoked, or was issued to another client",
-                ));
-            }
-            if rec.is_expired(now) {
-                return Err(invalid_grant("code: has expired"));
-            }
+            check_presented(rec, TokenKind::AuthorizationCode, client, now, "code")?;
             self.check_code_binding(rec, form)?;
             // RFC 8707 §2.2: a `resource` here may narrow the audiences of the authorization
             // request, never add to them.
-            self.narrow_audience(rec, resources)
+            self.narrow_audience(rec, &form.resources)
         };
         let (rec, audience) = match self
             .redeem(&hash, "code: is invalid, expired or revoked", check)
@@ -612,20 +624,12 @@ impl AuthorizationServer {
         }
         let presented = form.refresh_token.required("refresh_token")?;
         let hash = TokenHash::of(presented);
-        let resources = &form.resources;
         let now = self.now();
         let check = |rec: &TokenRecord| {
-            if rec.kind != TokenKind::RefreshToken || &rec.client_id != client.id() {
-                return Err(invalid_grant(
-                    "refresh_token: is invalid, expired, revoked, or was issued to another client",
-                ));
-            }
-            if rec.is_expired(now) {
-                return Err(invalid_grant("refresh_token: has expired"));
-            }
+            check_presented(rec, TokenKind::RefreshToken, client, now, "refresh_token")?;
             Ok((
                 self.refresh_scope(rec, form)?,
-                self.narrow_audience(rec, resources)?,
+                self.narrow_audience(rec, &form.resources)?,
             ))
         };
         let (rec, (requested, audience)) = match self
