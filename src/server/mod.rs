@@ -275,10 +275,17 @@ pub(crate) struct Issue<'a> {
 }
 
 /// An access token's text: opaque tokens live inline, JWTs are as long as their claims.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum AccessTokenText {
     Opaque(random::TokenText),
     Signed(String),
+}
+
+/// Tokens are secrets: `Debug` never shows them.
+impl std::fmt::Debug for AccessTokenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessTokenText(<redacted>)")
+    }
 }
 
 impl AccessTokenText {

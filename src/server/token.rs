@@ -811,6 +811,15 @@ mod tests {
     }
 
     #[test]
+    fn issued_tokens_never_show_in_debug() {
+        let i = issued("read", true);
+        let shown = format!("{i:?}");
+        assert!(!shown.contains("a.b-c_d"), "{shown}");
+        let refresh = i.refresh_token.unwrap();
+        assert!(!shown.contains(refresh.as_str()), "{shown}");
+    }
+
+    #[test]
     fn json_strings_are_escaped_when_they_need_it() {
         for value in [
             "plain",
