@@ -76,6 +76,7 @@ struct Request<'p> {
     code_challenge: Field<'p>,
     code_challenge_method: Field<'p>,
     nonce: Field<'p>,
+    /// Not acted on; read so that a repeat is refused like any other.
     prompt: Field<'p>,
     resources: Vec<&'p str>,
     /// `request` or `request_uri` (RFC 9101), which are refused.
