@@ -2,28 +2,58 @@
 //! tokens and memory stores (authorize, then redeem the code), and one client-credentials
 //! grant.
 //!
-//! One server serves every sample, as one server serves a host for its lifetime. Before each
-//! sample (untimed) the client's codes and tokens are revoked, so each sample starts from an
-//! empty store, as after a purge of expired records, and the store never holds more than one
-//! sample's records. Memory freed that way is reused, as in a long-running server; creating a
-//! server per sample instead makes every sample pay for fresh pages from the kernel, which a
-//! running server does not (docs/performance.md has both figures).
+//! One server serves every sample, as one server serves a host for its lifetime. Flows run in
+//! rounds of [`ROUND`]; before each round (untimed) the benchmark clients' codes and tokens are
+//! revoked, as a purge of expired records would. So the store holds the same number of records
+//! whatever number of iterations criterion asks for: without rounds, a longer measurement
+//! meant bigger samples, a bigger store, more cache misses, and a slower figure (2.1 µs at
+//! `--measurement-time 1`, 2.7 µs at 10 on the same build).
+//!
+//! Two store sizes: `flow/*` starts each round from an empty store (at most `3 × ROUND`
+//! records), and `flow_100k_records/*` keeps [`RESIDENT`] records of another client in the
+//! store throughout, as a busy server would.
 //!
 //! Run with `cargo bench --bench flow`; figures are recorded in docs/performance.md.
 
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
 use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
 use portcullis::users::MemoryUserDirectory;
 use portcullis::{AuthorizationServer, Authorize, Params, Scope, ServerSettings};
+use tokio::runtime::Runtime;
 
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn setup(rt: &tokio::runtime::Runtime) -> AuthorizationServer {
+/// Flows between two purges of the benchmark clients' records.
+const ROUND: u64 = 1_000;
+
+/// Records of another client kept in the store by the `flow_100k_records` group.
+const RESIDENT: usize = 100_000;
+
+fn public_client(id: &str) -> NewClient {
+    let mut client = NewClient::manual(
+        ClientType::Public,
+        ClientSettings {
+            name: format!("bench {id}"),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            flows: [Flow::AuthorizationCode].into_iter().collect(),
+            scopes: vec!["read".into(), "write".into()],
+            ..ClientSettings::default()
+        },
+    );
+    client.client_id = Some(portcullis::ClientId::new(id).expect("id"));
+    client
+}
+
+/// A server with the public client `public`, the confidential client `conf`, and `resident`
+/// (public too), whose records fill the store in the `flow_100k_records` group.
+fn setup(rt: &Runtime) -> AuthorizationServer {
     rt.block_on(async {
         let users = MemoryUserDirectory::default();
         users
@@ -35,18 +65,13 @@ fn setup(rt: &tokio::runtime::Runtime) -> AuthorizationServer {
         .users(Arc::new(users))
         .build()
         .expect("server");
-        let mut public = NewClient::manual(
-            ClientType::Public,
-            ClientSettings {
-                name: "bench public".into(),
-                redirect_uris: vec!["https://app.example.com/cb".into()],
-                flows: [Flow::AuthorizationCode].into_iter().collect(),
-                scopes: vec!["read".into(), "write".into()],
-                ..ClientSettings::default()
-            },
-        );
-        public.client_id = Some(portcullis::ClientId::new("public").expect("id"));
-        server.clients().create(public).await.expect("client");
+        for id in ["public", "resident"] {
+            server
+                .clients()
+                .create(public_client(id))
+                .await
+                .expect("client");
+        }
         let mut conf = NewClient::manual(
             ClientType::Confidential,
             ClientSettings {
@@ -72,8 +97,53 @@ fn setup(rt: &tokio::runtime::Runtime) -> AuthorizationServer {
     })
 }
 
-/// Revokes every code and token (untimed), so the next sample starts from an empty store.
-fn clear(rt: &tokio::runtime::Runtime, server: &AuthorizationServer) {
+/// The S256 challenge of [`VERIFIER`].
+fn challenge() -> CodeChallenge {
+    let verifier = CodeVerifier::parse(VERIFIER).expect("verifier");
+    CodeChallenge::from_verifier(&verifier, PkceMethod::S256)
+}
+
+/// The authorization request of `client_id`.
+fn authorize_params<'a>(client_id: &'a str, challenge: &'a CodeChallenge) -> Params<'a> {
+    [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("scope", "read"),
+        ("state", "af0ifjsldkj"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// One whole flow: authorize, then redeem the code for an access and a refresh token.
+async fn code_flow(server: &AuthorizationServer, authorize: &Params<'_>, client_id: &str) {
+    let Authorize::Redirect(location) = server.authorize(black_box(authorize), Some("alice")).await
+    else {
+        panic!("expected a redirect");
+    };
+    // The code is the first parameter: `…/cb?code=<43 characters>&state=…`.
+    let at = location.find('?').expect("query") + "?code=".len();
+    assert_eq!(location.get(at - 5..at), Some("code="));
+    let code = location.get(at..at + 43).expect("code");
+    let token: Params = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("client_id", client_id),
+        ("code_verifier", VERIFIER),
+    ]
+    .into_iter()
+    .collect();
+    let r = server.token(None, &token).await;
+    assert_eq!(r.status, 200);
+    black_box(r);
+}
+
+/// Revokes the benchmark clients' codes and tokens; `resident`'s stay.
+fn clear(rt: &Runtime, server: &AuthorizationServer) {
     rt.block_on(async {
         for id in ["public", "conf"] {
             let id = portcullis::ClientId::new(id).expect("id");
@@ -82,59 +152,34 @@ fn clear(rt: &tokio::runtime::Runtime, server: &AuthorizationServer) {
     });
 }
 
-fn flows(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let verifier =
-        CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").expect("verifier");
-    let challenge = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
-    let authorize: Params = [
-        ("response_type", "code"),
-        ("client_id", "public"),
-        ("redirect_uri", "https://app.example.com/cb"),
-        ("scope", "read"),
-        ("state", "af0ifjsldkj"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ]
-    .into_iter()
-    .collect();
+/// Runs `iters` flows in rounds of [`ROUND`], each round after a purge, and returns the time
+/// the flows took (purges left out).
+fn in_rounds<Fut: Future<Output = ()>>(
+    rt: &Runtime,
+    server: &AuthorizationServer,
+    iters: u64,
+    flow: impl Fn() -> Fut,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(ROUND);
+        clear(rt, server);
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..n {
+                flow().await;
+            }
+        });
+        total += start.elapsed();
+        left -= n;
+    }
+    total
+}
 
-    let server = setup(&rt);
-    c.bench_function("flow/authorization_code_pkce", |b| {
-        b.iter_custom(|iters| {
-            clear(&rt, &server);
-            let start = Instant::now();
-            rt.block_on(async {
-                for _ in 0..iters {
-                    let Authorize::Redirect(location) =
-                        server.authorize(black_box(&authorize), Some("alice")).await
-                    else {
-                        panic!("expected a redirect");
-                    };
-                    // The code is the first parameter: `…/cb?code=<43 characters>&state=…`.
-                    let at = location.find('?').expect("query") + "?code=".len();
-                    assert_eq!(location.get(at - 5..at), Some("code="));
-                    let code = location.get(at..at + 43).expect("code").to_owned();
-                    let token: Params = [
-                        ("grant_type", "authorization_code"),
-                        ("code", code.as_str()),
-                        ("redirect_uri", "https://app.example.com/cb"),
-                        ("client_id", "public"),
-                        ("code_verifier", verifier.secret()),
-                    ]
-                    .into_iter()
-                    .collect();
-                    let r = server.token(None, &token).await;
-                    assert_eq!(r.status, 200);
-                    black_box(r);
-                }
-            });
-            start.elapsed()
-        })
-    });
-
+fn bench_group(c: &mut Criterion, group: &str, rt: &Runtime, server: &AuthorizationServer) {
+    let challenge = challenge();
+    let authorize = authorize_params("public", &challenge);
     let cc: Params = [
         ("grant_type", "client_credentials"),
         ("client_id", "conf"),
@@ -142,18 +187,45 @@ fn flows(c: &mut Criterion) {
     ]
     .into_iter()
     .collect();
-    c.bench_function("flow/client_credentials", |b| {
+    let mut g = c.benchmark_group(group);
+    g.bench_function("authorization_code_pkce", |b| {
         b.iter_custom(|iters| {
-            clear(&rt, &server);
-            let start = Instant::now();
-            rt.block_on(async {
-                for _ in 0..iters {
-                    black_box(server.token(None, black_box(&cc)).await);
-                }
-            });
-            start.elapsed()
+            in_rounds(rt, server, iters, || {
+                code_flow(server, &authorize, "public")
+            })
         })
     });
+    g.bench_function("client_credentials", |b| {
+        b.iter_custom(|iters| {
+            in_rounds(rt, server, iters, || async {
+                let r = server.token(None, black_box(&cc)).await;
+                assert_eq!(r.status, 200);
+                black_box(r);
+            })
+        })
+    });
+    g.finish();
+}
+
+fn flows(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+
+    let server = setup(&rt);
+    bench_group(c, "flow", &rt, &server);
+    drop(server);
+
+    // Every flow leaves three records: a taken code, an access and a refresh token.
+    let server = setup(&rt);
+    let challenge = challenge();
+    let resident = authorize_params("resident", &challenge);
+    rt.block_on(async {
+        for _ in 0..RESIDENT.div_ceil(3) {
+            code_flow(&server, &resident, "resident").await;
+        }
+    });
+    bench_group(c, "flow_100k_records", &rt, &server);
 }
 
 criterion_group!(benches, flows);
