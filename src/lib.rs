@@ -115,7 +115,8 @@
 //! # }).unwrap();
 //! ```
 
-// One `unsafe` call in the whole crate: registering a fork handler (`random::fork`).
+// Two `unsafe` calls in the whole crate, both to the C library: registering a fork handler
+// (`random::fork`) and reading the coarse wall clock (`clock`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 // Untrusted input must never panic: no unwrap, expect or unchecked indexing outside tests.

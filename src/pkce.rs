@@ -7,9 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::byteset::ByteSet;
 use crate::constant_time;
@@ -128,12 +126,16 @@ impl fmt::Debug for CodeVerifier {
 }
 
 /// A `code_challenge` with its method, checked for syntax (also when read back from a store).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "StoredChallenge", into = "StoredChallenge")]
-pub struct CodeChallenge {
-    // Shared: the challenge moves from the request into the code's record without a copy.
-    value: Arc<str>,
-    method: PkceMethod,
+pub struct CodeChallenge(Challenge);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Challenge {
+    /// Always 43 base64url characters, so kept inline: every code of a public client carries
+    /// one, and this saves an allocation per code.
+    S256([u8; S256_CHALLENGE_LEN]),
+    Plain(Arc<str>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -152,9 +154,18 @@ impl TryFrom<StoredChallenge> for CodeChallenge {
 impl From<CodeChallenge> for StoredChallenge {
     fn from(c: CodeChallenge) -> Self {
         StoredChallenge {
-            value: c.value.as_ref().to_owned(),
-            method: c.method,
+            value: c.as_str().to_owned(),
+            method: c.method(),
         }
+    }
+}
+
+impl fmt::Debug for CodeChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeChallenge")
+            .field("value", &self.as_str())
+            .field("method", &self.method())
+            .finish()
     }
 }
 
@@ -171,35 +182,40 @@ impl CodeChallenge {
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
             return Err(PkceError::ChallengeLength(value.len()));
         }
-        if method == PkceMethod::S256 && (value.len() != S256_CHALLENGE_LEN || !base64url) {
-            return Err(PkceError::NotS256Digest);
+        match method {
+            PkceMethod::S256 => match value.as_bytes().try_into() {
+                Ok(text) if base64url => Ok(CodeChallenge(Challenge::S256(text))),
+                _ => Err(PkceError::NotS256Digest),
+            },
+            PkceMethod::Plain => Ok(CodeChallenge(Challenge::Plain(value.into()))),
         }
-        Ok(CodeChallenge {
-            value: value.into(),
-            method,
-        })
     }
 
     /// The challenge a client sends for `verifier`.
     pub fn from_verifier(verifier: &CodeVerifier, method: PkceMethod) -> Self {
-        let value = match method {
-            PkceMethod::S256 => s256(verifier.secret()),
-            PkceMethod::Plain => verifier.secret().to_owned(),
-        };
-        CodeChallenge {
-            value: value.into(),
-            method,
+        match method {
+            PkceMethod::S256 => CodeChallenge(Challenge::S256(crate::base64url::encode_32(
+                &crate::sha256::digest(verifier.secret().as_bytes()),
+            ))),
+            PkceMethod::Plain => CodeChallenge(Challenge::Plain(verifier.secret().into())),
         }
     }
 
     /// The challenge's value.
     pub fn as_str(&self) -> &str {
-        &self.value
+        match &self.0 {
+            // Checked to be base64url when made, so never the empty default.
+            Challenge::S256(text) => std::str::from_utf8(text).unwrap_or_default(),
+            Challenge::Plain(text) => text,
+        }
     }
 
     /// The challenge's method.
     pub fn method(&self) -> PkceMethod {
-        self.method
+        match self.0 {
+            Challenge::S256(_) => PkceMethod::S256,
+            Challenge::Plain(_) => PkceMethod::Plain,
+        }
     }
 
     /// Whether `verifier` answers this challenge (RFC 7636 §4.6), compared in constant time.
@@ -216,18 +232,14 @@ impl CodeChallenge {
     }
 
     fn verify_value(&self, verifier: &str) -> bool {
-        match self.method {
-            PkceMethod::S256 => {
+        match &self.0 {
+            Challenge::S256(text) => {
                 let digest = crate::sha256::digest(verifier.as_bytes());
-                constant_time::eq(&crate::base64url::encode_32(&digest), self.value.as_bytes())
+                constant_time::eq(&crate::base64url::encode_32(&digest), text)
             }
-            PkceMethod::Plain => constant_time::eq(verifier.as_bytes(), self.value.as_bytes()),
+            Challenge::Plain(text) => constant_time::eq(verifier.as_bytes(), text.as_bytes()),
         }
     }
-}
-
-fn s256(verifier: &str) -> String {
-    BASE64_URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]
@@ -337,6 +349,18 @@ mod tests {
         assert!(e.starts_with("code_challenge:"), "{e}");
         let e = PkceMethod::parse("md5").unwrap_err().to_string();
         assert!(e.starts_with("code_challenge_method:"), "{e}");
+    }
+
+    #[test]
+    fn a_challenge_shows_its_text_and_method() {
+        let c = CodeChallenge::parse(RFC_CHALLENGE, Some("S256")).unwrap();
+        assert_eq!(
+            format!("{c:?}"),
+            format!("CodeChallenge {{ value: {RFC_CHALLENGE:?}, method: S256 }}")
+        );
+        let plain = CodeChallenge::parse(RFC_CHALLENGE, Some("plain")).unwrap();
+        assert_eq!(plain.as_str(), RFC_CHALLENGE);
+        assert_ne!(c, plain, "same text, other method");
     }
 
     #[test]

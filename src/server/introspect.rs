@@ -123,7 +123,7 @@ impl AuthorizationServer {
         match self.revoke_inner(authorization, params).await {
             Ok(()) => EndpointResponse {
                 status: 200,
-                headers: Vec::new(),
+                headers: std::borrow::Cow::Borrowed(&[]),
                 body: String::new(),
             },
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),

@@ -32,21 +32,25 @@ const MAX_THROTTLED_USERS: usize = 10_000;
 pub struct EndpointResponse {
     /// The HTTP status.
     pub status: u16,
-    /// Headers to set besides `Content-Type: application/json`.
-    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// Headers to set besides `Content-Type: application/json`. Usually a shared constant
+    /// list, so answering costs no allocation for them.
+    pub headers: Cow<'static, [(&'static str, Cow<'static, str>)]>,
     /// The JSON body as text, ready to send; empty for no body.
     pub body: String,
 }
+
+/// RFC 6749 §5.1: token responses must not be cached; `Pragma` for HTTP/1.0 caches.
+const NO_STORE: &[(&str, Cow<'static, str>)] = &[
+    ("Cache-Control", Cow::Borrowed("no-store")),
+    ("Pragma", Cow::Borrowed("no-cache")),
+];
 
 impl EndpointResponse {
     /// A 200 answer whose body must not be cached (RFC 6749 §5.1).
     pub(crate) fn no_store(body: String) -> Self {
         EndpointResponse {
             status: 200,
-            headers: vec![
-                ("Cache-Control", Cow::Borrowed("no-store")),
-                ("Pragma", Cow::Borrowed("no-cache")),
-            ],
+            headers: Cow::Borrowed(NO_STORE),
             body,
         }
     }
@@ -65,7 +69,7 @@ impl EndpointResponse {
         r.status = e.code.status();
         if e.code == ErrorCode::InvalidClient {
             let realm = realm.replace(['"', '\\'], "");
-            r.headers.push((
+            r.headers.to_mut().push((
                 "WWW-Authenticate",
                 format!("Basic realm=\"{realm}\"").into(),
             ));

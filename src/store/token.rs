@@ -65,31 +65,44 @@ pub enum TokenKind {
 /// The family of codes and tokens that descend from one authorization. Revoking the grant
 /// revokes them all: RFC 9700 §4.5 and §4.14 ask for this when a code or refresh token is
 /// replayed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Compared, ordered and hashed by its text, however it was made.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
-pub struct GrantId(Arc<str>);
+pub struct GrantId(GrantText);
+
+#[derive(Clone)]
+enum GrantText {
+    /// 32 lowercase hex digits, kept inline: a grant ID is made for every authorization, and
+    /// each of its records holds a copy, so this saves an allocation and the reference
+    /// counting of a shared string.
+    Hex([u8; 32]),
+    /// Any other text, as a store kept it.
+    Shared(Arc<str>),
+}
 
 impl From<String> for GrantId {
     fn from(s: String) -> Self {
-        GrantId(s.into())
+        GrantId(GrantText::Shared(s.into()))
     }
 }
 
 impl From<GrantId> for String {
     fn from(g: GrantId) -> Self {
-        g.0.as_ref().to_owned()
+        g.as_str().to_owned()
     }
 }
 
 impl GrantId {
     /// A fresh random grant ID.
     pub fn generate() -> Result<Self, RandomError> {
-        Ok(GrantId(random::token_256()?.into()))
+        Ok(GrantId(GrantText::Shared(random::token_256()?.into())))
     }
 
     /// The grant ID of the authorization whose first code or token has this hash. The hash
     /// of a 256-bit random value is as unique as a fresh random ID, and costs no extra call to
-    /// the OS generator; it reveals nothing, as hashes are one-way.
+    /// the OS generator; it reveals nothing, as hashes are one-way. 128 bits of it are kept:
+    /// grant IDs need only be unique, not unguessable.
     pub fn derived_from(first: &TokenHash) -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = [0u8; 32];
@@ -99,17 +112,53 @@ impl GrantId {
                 *lo = HEX.get(usize::from(b & 0x0f)).copied().unwrap_or(b'0');
             }
         }
-        GrantId(Arc::from(std::str::from_utf8(&hex).unwrap_or_default()))
+        GrantId(GrantText::Hex(hex))
     }
 
     /// A grant ID a store kept.
     pub fn new(value: impl Into<String>) -> Self {
-        GrantId(value.into().into())
+        GrantId(GrantText::Shared(value.into().into()))
     }
 
     /// The ID's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Always ASCII hex digits, so never the empty default.
+            GrantText::Hex(hex) => std::str::from_utf8(hex).unwrap_or_default(),
+            GrantText::Shared(text) => text,
+        }
+    }
+}
+
+impl PartialEq for GrantId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for GrantId {}
+
+impl PartialOrd for GrantId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GrantId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for GrantId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for GrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GrantId").field(&self.as_str()).finish()
     }
 }
 
@@ -315,5 +364,22 @@ mod tests {
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         );
         assert_ne!(id, GrantId::derived_from(&h));
+    }
+
+    #[test]
+    fn a_grant_id_is_its_text_however_it_was_made() {
+        use std::collections::HashSet;
+        let derived = GrantId::derived_from(&TokenHash::from_bytes([0xab; 32]));
+        // As a store would give it back after keeping it as text.
+        let kept = GrantId::new("ab".repeat(16));
+        assert_eq!(derived, kept);
+        assert_eq!(derived.cmp(&kept), std::cmp::Ordering::Equal);
+        let set: HashSet<GrantId> = [derived.clone()].into_iter().collect();
+        assert!(set.contains(&kept), "equal IDs hash alike");
+        assert_eq!(format!("{derived:?}"), format!("{kept:?}"));
+        let json = serde_json::to_string(&derived).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(16)));
+        assert_eq!(serde_json::from_str::<GrantId>(&json).unwrap(), derived);
+        assert!(GrantId::new("a") < GrantId::new("b"));
     }
 }
