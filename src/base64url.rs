@@ -7,28 +7,44 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// The encoded length of 32 bytes: 256 bits in 6-bit characters, rounded up.
 pub(crate) const ENCODED_LEN: usize = 43;
 
+/// Every 12-bit value as its two characters: two lookups for three bytes instead of four.
+/// 8 KiB, built at compile time.
+const PAIRS: [[u8; 2]; 4096] = {
+    let mut table = [[0u8; 2]; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        table[i] = [ALPHABET[i >> 6], ALPHABET[i & 0x3f]];
+        i += 1;
+    }
+    table
+};
+
 /// The unpadded base64url text of 32 bytes.
-// Every index below is a constant-bounded loop counter into a fixed-size array (or a value
-// masked to 6 bits into the 64-entry alphabet), so the compiler proves each one in range and
+// Every index below is a constant-bounded loop counter into a fixed-size array, or a value
+// masked to 12 bits into the 4096-entry table, so the compiler proves each one in range and
 // no input can make one fail.
 #[allow(clippy::indexing_slicing)]
 pub(crate) fn encode_32(bytes: &[u8; 32]) -> [u8; ENCODED_LEN] {
     let mut out = [0u8; ENCODED_LEN];
-    let char_of = |sextet: u32| ALPHABET[(sextet & 0x3f) as usize];
+    let pair = |twelve_bits: u32| PAIRS[(twelve_bits & 0xfff) as usize];
     // Ten groups of three bytes make 40 characters; the last two bytes make three more.
     for i in 0..10 {
         let n = u32::from(bytes[3 * i]) << 16
             | u32::from(bytes[3 * i + 1]) << 8
             | u32::from(bytes[3 * i + 2]);
-        out[4 * i] = char_of(n >> 18);
-        out[4 * i + 1] = char_of(n >> 12);
-        out[4 * i + 2] = char_of(n >> 6);
-        out[4 * i + 3] = char_of(n);
+        let [a, b] = pair(n >> 12);
+        let [c, d] = pair(n);
+        out[4 * i] = a;
+        out[4 * i + 1] = b;
+        out[4 * i + 2] = c;
+        out[4 * i + 3] = d;
     }
     let n = u32::from(bytes[30]) << 16 | u32::from(bytes[31]) << 8;
-    out[40] = char_of(n >> 18);
-    out[41] = char_of(n >> 12);
-    out[42] = char_of(n >> 6);
+    let [a, b] = pair(n >> 12);
+    let [c, _] = pair(n);
+    out[40] = a;
+    out[41] = b;
+    out[42] = c;
     out
 }
 

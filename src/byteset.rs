@@ -58,7 +58,15 @@ impl ByteSet {
 
     /// Whether every byte of `s` is in the set.
     pub(crate) fn all(&self, s: &[u8]) -> bool {
-        s.iter().all(|&b| self.contains(b))
+        // Eight bytes per test, without a branch per byte: the values checked (codes, tokens,
+        // verifiers) are tens of bytes long and almost always pass.
+        let mut chunks = s.chunks_exact(8);
+        for chunk in &mut chunks {
+            if !chunk.iter().fold(true, |ok, &b| ok & self.contains(b)) {
+                return false;
+            }
+        }
+        chunks.remainder().iter().all(|&b| self.contains(b))
     }
 }
 
@@ -79,5 +87,14 @@ mod tests {
         assert!(SET.all(b"abc-_09"));
         assert!(!SET.all(b"abc Q"));
         assert!(SET.all(b""));
+        // Every position, in the eight-byte chunks and in the remainder.
+        for len in 1..=20 {
+            for at in 0..len {
+                let mut s = vec![b'a'; len];
+                s[at] = b' ';
+                assert!(!SET.all(&s), "{len} {at}");
+            }
+            assert!(SET.all(&vec![b'a'; len]));
+        }
     }
 }
