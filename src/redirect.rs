@@ -385,7 +385,14 @@ impl RedirectRules {
                 requested.len(),
             )));
         }
-        if let Some((uri, kind)) = self.exact.get_key_value(requested) {
+        // Most clients register one to a few URIs: comparing them costs less than hashing the
+        // requested one.
+        let hit = if self.exact.len() <= 4 {
+            self.exact.iter().find(|(uri, _)| uri.as_ref() == requested)
+        } else {
+            self.exact.get_key_value(requested)
+        };
+        if let Some((uri, kind)) = hit {
             return Ok(TrustedRedirectUri {
                 uri: uri.clone(),
                 matched: *kind,
@@ -582,6 +589,31 @@ mod tests {
     fn rules(home: Option<&str>, bases: &[&str], uris: &[&str]) -> RedirectRules {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         RedirectRules::compile(home, &s(bases), &s(uris)).unwrap()
+    }
+
+    #[test]
+    fn exact_matches_hold_for_few_and_many_registered_uris() {
+        // Up to four exact targets are compared one by one, more are looked up by hash.
+        for n in [1, 4, 5, 12] {
+            let uris: Vec<String> = (0..n)
+                .map(|i| format!("https://app.example/cb{i}"))
+                .collect();
+            let refs: Vec<&str> = uris.iter().map(String::as_str).collect();
+            let r = rules(None, &[], &refs);
+            for uri in &uris {
+                assert_eq!(r.check(uri).map(|t| t.as_str().to_owned()), Ok(uri.clone()));
+            }
+            for miss in [
+                "https://app.example/cb",
+                "https://app.example/cb0/",
+                "https://app.example/cbx",
+            ] {
+                assert!(
+                    matches!(r.check(miss), Err(RedirectRejection::Untrusted(_))),
+                    "{n} {miss}"
+                );
+            }
+        }
     }
 
     #[test]
