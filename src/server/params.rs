@@ -10,38 +10,22 @@ use crate::error::OAuthError;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params<'a>(Vec<Param<'a>>);
 
-/// One name/value pair, with a short fingerprint of its name: a lookup compares one integer
-/// per parameter and the whole name only when the fingerprints agree. Endpoints look up a
-/// dozen names in each request, so this is most of the cost of reading one.
+/// One name/value pair. The endpoints read a request in one pass, matching each name once, so
+/// nothing is precomputed per pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Param<'a> {
-    /// [`fingerprint`] of the name; 0 when the value is empty, which counts as absent.
-    key: u32,
     name: Cow<'a, str>,
     value: Cow<'a, str>,
 }
 
-/// The name's length, first two and last bytes; never 0 for a non-empty name.
-fn fingerprint(name: &str) -> u32 {
-    let b = name.as_bytes();
-    let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
-    let len = u32::try_from(b.len()).unwrap_or(u32::MAX) & 0xff;
-    len | at(0) << 8 | at(1) << 16 | at(b.len().saturating_sub(1)) << 24
-}
-
 impl<'a> Param<'a> {
     fn new(name: Cow<'a, str>, value: Cow<'a, str>) -> Self {
-        let key = if value.is_empty() {
-            0
-        } else {
-            fingerprint(&name)
-        };
-        Param { key, name, value }
+        Param { name, value }
     }
 
-    /// Whether this is `name` (with its `key`) with a value.
-    fn is(&self, key: u32, name: &str) -> bool {
-        self.key == key && self.name == name
+    /// Whether this is `name` with a value (an empty one counts as absent).
+    fn is(&self, name: &str) -> bool {
+        !self.value.is_empty() && self.name == name
     }
 }
 
@@ -156,10 +140,9 @@ impl<'a> Params<'a> {
     /// The value of `name`, or `None` when absent or empty; a repeated parameter is
     /// `invalid_request` (RFC 6749 §3.1, §3.2).
     pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let key = fingerprint(name);
         let mut found = None;
         for p in &self.0 {
-            if p.is(key, name) {
+            if p.is(name) {
                 if found.is_some() {
                     return Err(OAuthError::invalid_request(format!(
                         "{name}: must not be repeated (RFC 6749 section 3.1)"
@@ -174,13 +157,9 @@ impl<'a> Params<'a> {
     /// Fails with `invalid_request` naming the first of `names` that appears more than once
     /// with a value; one pass over the parameters.
     pub fn reject_repeats(&self, names: &[&str]) -> Result<(), OAuthError> {
-        let keys: Vec<u32> = names.iter().map(|n| fingerprint(n)).collect();
         let mut seen = vec![false; names.len()];
         for p in &self.0 {
-            if p.key == 0 {
-                continue;
-            }
-            let hit = keys.iter().zip(names).position(|(&k, &n)| p.is(k, n));
+            let hit = names.iter().position(|&n| p.is(n));
             if let Some(repeat) = hit.and_then(|i| seen.get_mut(i)) {
                 if *repeat {
                     return Err(OAuthError::invalid_request(format!(
@@ -202,18 +181,16 @@ impl<'a> Params<'a> {
 
     /// Every non-empty value of a parameter that may repeat (`resource`, RFC 8707 §2).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        let key = fingerprint(name);
         self.0
             .iter()
-            .filter(|p| p.is(key, name))
+            .filter(|p| p.is(name))
             .map(|p| p.value.as_ref())
             .collect()
     }
 
     /// Whether `name` appears with a value.
     pub fn has(&self, name: &str) -> bool {
-        let key = fingerprint(name);
-        self.0.iter().any(|p| p.is(key, name))
+        self.0.iter().any(|p| p.is(name))
     }
 
     /// The pairs, in order, empty values included.
@@ -277,9 +254,8 @@ mod tests {
     }
 
     #[test]
-    fn names_that_share_a_fingerprint_are_still_told_apart() {
+    fn names_are_matched_whole() {
         // Same length, first two and last bytes.
-        assert_eq!(fingerprint("scope"), fingerprint("scxpe"));
         let p = Params::parse("scope=a&scxpe=b&scxpe=c");
         assert_eq!(p.one("scope").unwrap(), Some("a"));
         assert!(p.one("scxpe").is_err());
