@@ -182,7 +182,15 @@ fn in_rounds<Fut: Future<Output = ()>>(
     total
 }
 
-fn bench_group(c: &mut Criterion, group: &str, rt: &Runtime, server: &AuthorizationServer) {
+/// The two benchmarks of a group. `prepare` runs (untimed) before each measurement, and is
+/// where a group fills its store, so that filtering the benchmarks skips that work too.
+fn bench_group(
+    c: &mut Criterion,
+    group: &str,
+    rt: &Runtime,
+    server: &AuthorizationServer,
+    prepare: &dyn Fn(),
+) {
     let challenge = challenge();
     let authorize = authorize_params("public", &challenge);
     let cc: Params = [
@@ -195,6 +203,7 @@ fn bench_group(c: &mut Criterion, group: &str, rt: &Runtime, server: &Authorizat
     let mut g = c.benchmark_group(group);
     g.bench_function("authorization_code_pkce", |b| {
         b.iter_custom(|iters| {
+            prepare();
             in_rounds(rt, server, iters, || {
                 code_flow(server, &authorize, "public")
             })
@@ -202,6 +211,7 @@ fn bench_group(c: &mut Criterion, group: &str, rt: &Runtime, server: &Authorizat
     });
     g.bench_function("client_credentials", |b| {
         b.iter_custom(|iters| {
+            prepare();
             in_rounds(rt, server, iters, || async {
                 let r = server.token(None, black_box(&cc)).await;
                 assert_eq!(r.status, 200);
@@ -236,24 +246,32 @@ impl Pool {
 
 /// The raw work of one code flow: three random values (a code and two tokens), their base64url
 /// text, five SHA-256 digests (the code when issued and when redeemed, the PKCE verifier, the
-/// two tokens) and the verifier's digest in base64url.
+/// two tokens) and the verifier's digest in base64url. Text goes to stack buffers, as the
+/// library's does: no allocation.
 fn raw_work(c: &mut Criterion) {
     use base64::prelude::{BASE64_URL_SAFE_NO_PAD, Engine as _};
     use sha2::{Digest, Sha256};
+    fn encode(bytes: &[u8]) -> [u8; 43] {
+        let mut text = [0u8; 43];
+        let n = BASE64_URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .expect("43 characters");
+        assert_eq!(n, 43);
+        text
+    }
     let mut pool = Pool {
         at: 4096,
         buf: [0; 4096],
     };
     c.bench_function("flow/raw_work", |b| {
         b.iter(|| {
-            let code = BASE64_URL_SAFE_NO_PAD.encode(pool.take());
-            black_box(Sha256::digest(code.as_bytes()));
-            black_box(Sha256::digest(black_box(code.as_bytes())));
-            let challenge = BASE64_URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-            black_box(challenge);
+            let code = encode(&pool.take());
+            black_box(Sha256::digest(code));
+            black_box(Sha256::digest(black_box(code)));
+            black_box(encode(&Sha256::digest(black_box(VERIFIER).as_bytes())));
             for _ in 0..2 {
-                let token = BASE64_URL_SAFE_NO_PAD.encode(pool.take());
-                black_box(Sha256::digest(token.as_bytes()));
+                let token = encode(&pool.take());
+                black_box(Sha256::digest(token));
             }
         })
     });
@@ -261,25 +279,29 @@ fn raw_work(c: &mut Criterion) {
 
 fn flows(c: &mut Criterion) {
     raw_work(c);
-
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
 
     let server = setup(&rt);
-    bench_group(c, "flow", &rt, &server);
+    bench_group(c, "flow", &rt, &server, &|| {});
     drop(server);
 
-    // Every flow leaves three records: a taken code, an access and a refresh token.
     let server = setup(&rt);
     let challenge = challenge();
     let resident = authorize_params("resident", &challenge);
-    rt.block_on(async {
-        for _ in 0..RESIDENT.div_ceil(3) {
-            code_flow(&server, &resident, "resident").await;
+    let filled = std::cell::Cell::new(false);
+    // Every flow leaves three records: a taken code, an access and a refresh token.
+    let fill = || {
+        if !filled.replace(true) {
+            rt.block_on(async {
+                for _ in 0..RESIDENT.div_ceil(3) {
+                    code_flow(&server, &resident, "resident").await;
+                }
+            });
         }
-    });
-    bench_group(c, "flow_100k_records", &rt, &server);
+    };
+    bench_group(c, "flow_100k_records", &rt, &server, &fill);
 }
 
 criterion_group!(benches, flows);

@@ -226,6 +226,9 @@ impl CodeChallenge {
     /// Whether a presented `code_verifier` value is well formed and answers this challenge,
     /// without copying it.
     pub fn verify_str(&self, verifier: &str) -> bool {
+        // The syntax check reads a table indexed by the verifier's bytes, which a process
+        // timing the CPU's caches could partly observe (see `byteset`). Accepted: this runs as
+        // the code is redeemed, and a verifier is worth nothing once its code is used up.
         (MIN_LEN..=MAX_LEN).contains(&verifier.len())
             && UNRESERVED.all(verifier.as_bytes())
             && self.verify_value(verifier)

@@ -143,12 +143,35 @@ struct Checked {
     nonce: Option<String>,
 }
 
+/// The value of a redirect parameter.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    /// Any text, form-encoded.
+    Text(&'a str),
+    /// A code or token this server made: base64url (a JWT adds `.`), which form encoding
+    /// leaves as it is. Copied without a look at each byte, which for a secret could show
+    /// something of it to a process timing the CPU's caches.
+    Minted(&'a str),
+}
+
+impl<'a> Value<'a> {
+    fn text(value: Option<&'a str>) -> Option<Self> {
+        value.map(Value::Text)
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Value::Text(v) | Value::Minted(v) => v.len(),
+        }
+    }
+}
+
 /// `base` with `pairs` (those with a value) and the issuer (RFC 9207) appended to its query
 /// or fragment; `encoded_iss` is the issuer already form-encoded, once for all responses.
 fn redirect_with(
     base: &str,
     mode: Mode,
-    pairs: &[(&str, Option<&str>)],
+    pairs: &[(&str, Option<Value<'_>>)],
     encoded_iss: &str,
 ) -> String {
     let sep = match mode {
@@ -159,7 +182,7 @@ fn redirect_with(
     };
     let len: usize = pairs
         .iter()
-        .map(|(k, v)| k.len() + v.map_or(0, str::len) + 2)
+        .map(|(k, v)| k.len() + v.map_or(0, Value::len) + 2)
         .sum();
     let mut out = String::with_capacity(base.len() + sep.len() + len + encoded_iss.len() + 24);
     out.push_str(base);
@@ -170,7 +193,10 @@ fn redirect_with(
             debug_assert!(k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             out.push_str(k);
             out.push('=');
-            push_form_encoded(&mut out, v);
+            match *v {
+                Value::Text(v) => push_form_encoded(&mut out, v),
+                Value::Minted(v) => out.push_str(v),
+            }
             out.push('&');
         }
     }
@@ -238,9 +264,9 @@ impl AuthorizationServer {
         let state = request.state.get("state").ok().flatten();
         let fail = |e: OAuthError| {
             let pairs = [
-                ("error", Some(e.code.as_str())),
-                ("error_description", Some(e.description.as_str())),
-                ("state", state),
+                ("error", Some(Value::Text(e.code.as_str()))),
+                ("error_description", Some(Value::Text(&e.description))),
+                ("state", Value::text(state)),
             ];
             Authorize::Redirect(redirect_with(
                 redirect.as_str(),
@@ -539,11 +565,17 @@ impl AuthorizationServer {
                     .await?;
                 let expires = issued.expires_in.to_string();
                 let pairs = [
-                    ("access_token", Some(issued.access_token.as_str())),
-                    ("token_type", Some("Bearer")),
-                    ("expires_in", Some(expires.as_str())),
-                    ("scope", scope_changed.then(|| granted.as_str())),
-                    ("state", state),
+                    (
+                        "access_token",
+                        Some(Value::Minted(issued.access_token.as_str())),
+                    ),
+                    ("token_type", Some(Value::Text("Bearer"))),
+                    ("expires_in", Some(Value::Text(&expires))),
+                    (
+                        "scope",
+                        Value::text(scope_changed.then(|| granted.as_str())),
+                    ),
+                    ("state", Value::text(state)),
                 ];
                 Ok(redirect_with(
                     redirect.as_str(),
@@ -573,7 +605,10 @@ impl AuthorizationServer {
                     }),
                 };
                 self.store_records(&[(hash, Arc::new(record))]).await?;
-                let pairs = [("code", Some(code.as_str())), ("state", state)];
+                let pairs = [
+                    ("code", Some(Value::Minted(code.as_str()))),
+                    ("state", Value::text(state)),
+                ];
                 Ok(redirect_with(
                     redirect.as_str(),
                     Mode::Query,
@@ -592,9 +627,9 @@ mod tests {
     #[test]
     fn redirect_parameters_are_appended_correctly() {
         let p = [
-            ("code", Some("a b&c")),
+            ("code", Some(Value::Text("a b&c"))),
             ("skipped", None),
-            ("state", Some("s")),
+            ("state", Some(Value::Text("s"))),
         ];
         let iss = form_encoded("https://as.example/t");
         assert_eq!(iss, "https%3A%2F%2Fas.example%2Ft");
@@ -634,6 +669,13 @@ mod tests {
         assert_eq!(
             redirect_with("https://a/cb", Mode::Query, &[], &iss),
             format!("https://a/cb?iss={iss}")
+        );
+        let code = crate::random::token().unwrap();
+        let minted = [("code", Some(Value::Minted(code.as_str())))];
+        assert_eq!(
+            redirect_with("https://a/cb", Mode::Query, &minted, &iss),
+            format!("https://a/cb?code={}&iss={iss}", code.as_str()),
+            "a code goes out as it was made"
         );
     }
 }

@@ -255,7 +255,6 @@ mod tests {
 
     #[test]
     fn names_are_matched_whole() {
-        // Same length, first two and last bytes.
         let p = Params::parse("scope=a&scxpe=b&scxpe=c");
         assert_eq!(p.one("scope").unwrap(), Some("a"));
         assert!(p.one("scxpe").is_err());
@@ -264,6 +263,15 @@ mod tests {
         assert!(p.reject_repeats(&["scope", "scxpe"]).is_err());
         assert_eq!(p.one("sco").unwrap(), None);
         assert_eq!(p.one("").unwrap(), None);
+    }
+
+    #[test]
+    fn an_empty_value_is_no_repeat() {
+        let p = Params::parse("x=&x=1&y=1&y=");
+        assert_eq!(p.one("x").unwrap(), Some("1"));
+        assert_eq!(p.one("y").unwrap(), Some("1"));
+        assert!(p.reject_repeats(&["x", "y"]).is_ok());
+        assert_eq!(p.all("x"), ["1"]);
     }
 
     #[test]
