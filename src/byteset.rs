@@ -18,8 +18,12 @@ pub(crate) struct ByteSet([bool; 256]);
 impl ByteSet {
     pub(crate) const EMPTY: ByteSet = ByteSet([false; 256]);
 
-    const fn set(mut self, b: u8, on: bool) -> Self {
-        self.0[b as usize] = on;
+    const fn set_each(mut self, bytes: &[u8], on: bool) -> Self {
+        let mut i = 0;
+        while i < bytes.len() {
+            self.0[bytes[i] as usize] = on;
+            i += 1;
+        }
         self
     }
 
@@ -27,30 +31,20 @@ impl ByteSet {
     pub(crate) const fn with_range(mut self, lo: u8, hi: u8) -> Self {
         let mut b = lo as usize;
         while b <= hi as usize {
-            self = self.set(b as u8, true);
+            self.0[b] = true;
             b += 1;
         }
         self
     }
 
     /// Adds each of `bytes`.
-    pub(crate) const fn with(mut self, bytes: &[u8]) -> Self {
-        let mut i = 0;
-        while i < bytes.len() {
-            self = self.set(bytes[i], true);
-            i += 1;
-        }
-        self
+    pub(crate) const fn with(self, bytes: &[u8]) -> Self {
+        self.set_each(bytes, true)
     }
 
     /// Removes each of `bytes`.
-    pub(crate) const fn without(mut self, bytes: &[u8]) -> Self {
-        let mut i = 0;
-        while i < bytes.len() {
-            self = self.set(bytes[i], false);
-            i += 1;
-        }
-        self
+    pub(crate) const fn without(self, bytes: &[u8]) -> Self {
+        self.set_each(bytes, false)
     }
 
     /// Adds ASCII letters and digits.

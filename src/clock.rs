@@ -111,35 +111,30 @@ impl Clock for ManualClock {
 mod tests {
     use super::*;
 
+    fn precise_seconds() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
     #[cfg(all(
         any(target_os = "linux", target_os = "android"),
         target_pointer_width = "64"
     ))]
     #[test]
     fn the_coarse_clock_answers_and_lags_the_precise_one_by_a_tick_at_most() {
-        let precise = || {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        };
-        let before = precise();
+        let before = precise_seconds();
         let coarse = coarse_seconds().expect("CLOCK_REALTIME_COARSE");
-        let after = precise();
+        let after = precise_seconds();
         assert!(before.saturating_sub(1) <= coarse && coarse <= after);
     }
 
     #[test]
     fn the_system_clock_reads_the_wall_clock_to_the_second() {
-        let precise = || {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        };
-        let before = precise();
+        let before = precise_seconds();
         let now = SystemClock.now().0;
-        let after = precise();
+        let after = precise_seconds();
         // The coarse clock lags the precise one by a timer tick at most.
         assert!(
             before.saturating_sub(1) <= now && now <= after,
