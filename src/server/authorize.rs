@@ -458,7 +458,12 @@ impl AuthorizationServer {
         } else {
             None
         };
-        let audience = self.audiences(&request.resources).await?;
+        // No `resource` is the usual case: the default audience, without the lookup's future.
+        let audience = if request.resources.is_empty() {
+            self.default_audience.clone()
+        } else {
+            self.audiences(&request.resources).await?
+        };
         Ok(Checked {
             flow,
             scope,
