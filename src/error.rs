@@ -144,6 +144,21 @@ fn wire_safe(text: &str) -> String {
     out
 }
 
+/// The longest piece of request input echoed into an error description, in characters;
+/// longer input is cut and marked with `...`, so an error never carries a request's bulk back
+/// (or into a log).
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// `value` as an error description may echo it: at most [`MAX_ECHO_CHARS`] characters.
+pub(crate) fn echo(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(MAX_ECHO_CHARS) {
+        None => std::borrow::Cow::Borrowed(value),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}...", value.get(..cut).unwrap_or(value)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

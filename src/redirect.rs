@@ -526,7 +526,9 @@ fn classify_absolute(raw: &str, url: &Url) -> Result<Scheme, RedirectUriError> {
         // RFC 8252 §7.1: private-use schemes are reverse domain names, so they contain a dot;
         // a bare word like `myapp` collides across apps.
         scheme if scheme.contains('.') => Ok(Scheme::PrivateUse),
-        scheme => Err(RedirectUriError::UnsupportedScheme(scheme.to_owned())),
+        scheme => Err(RedirectUriError::UnsupportedScheme(
+            crate::error::echo(scheme).into_owned(),
+        )),
     }
 }
 

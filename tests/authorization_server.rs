@@ -1735,3 +1735,217 @@ async fn a_repeated_token_request_parameter_is_invalid_request_and_burns_nothing
     let r = e.server.token(None, &params(&pairs)).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+// ---------------------------------------------------------------- before login (RFC 9700 §4.11.2)
+
+/// An authorization request of the public client to its registered URI, plus `extra`.
+fn public_request(e: &Env, extra: &[(&'static str, &'static str)]) -> Params<'static> {
+    let mut p = vec![
+        ("client_id".to_owned(), e.public.id().as_str().to_owned()),
+        (
+            "redirect_uri".to_owned(),
+            "https://app.example.com/cb".to_owned(),
+        ),
+        ("state".to_owned(), "st".to_owned()),
+    ];
+    p.extend(extra.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    Params::new(p)
+}
+
+#[tokio::test]
+async fn an_anonymous_request_is_sent_to_log_in_whatever_else_is_wrong_with_it() {
+    let e = env().await;
+    let cases: [&[(&str, &str)]; 6] = [
+        &[("response_type", "code"), ("scope", "no-such-scope")],
+        &[("response_type", "id_token")],
+        &[],
+        &[("response_type", "code")], // no PKCE for a public client
+        &[
+            ("response_type", "code"),
+            ("code_challenge", "short"),
+            ("code_challenge_method", "S256"),
+        ],
+        &[
+            ("response_type", "code"),
+            ("resource", "https://unknown.example/"),
+        ],
+    ];
+    for extra in cases {
+        let p = public_request(&e, extra);
+        match e.server.authorize(&p, None).await {
+            Authorize::Login(l) => assert_eq!(&l.client_id, e.public.id()),
+            other => panic!("{extra:?}: no redirect before login, got {other:?}"),
+        }
+        // After login the same request is redirected with its error.
+        let (location, q) = redirected(e.server.authorize(&p, Some("alice")).await);
+        assert!(location.starts_with("https://app.example.com/cb?"));
+        assert!(q.contains_key("error"), "{extra:?}: {q:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_anonymous_request_records_no_untrusted_redirect_uri() {
+    let e = env().await;
+    let p = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("redirect_uri", "https://evil.example/cb"),
+    ]);
+    assert!(matches!(
+        e.server.authorize(&p, None).await,
+        Authorize::Refused(_)
+    ));
+    let client = e.server.clients().get(e.public.id()).await.unwrap();
+    assert!(
+        client.untrusted_redirect_uris().is_empty(),
+        "nothing written"
+    );
+    assert_eq!(client.revision(), e.public.revision());
+
+    // A logged-in user's attempt is recorded once; a second attempt writes nothing.
+    e.server.authorize(&p, Some("alice")).await;
+    let once = e.server.clients().get(e.public.id()).await.unwrap();
+    assert_eq!(once.untrusted_redirect_uris(), ["https://evil.example/cb"]);
+    e.server.authorize(&p, Some("alice")).await;
+    let twice = e.server.clients().get(e.public.id()).await.unwrap();
+    assert_eq!(twice.revision(), once.revision(), "no revision bump");
+}
+
+#[tokio::test]
+async fn at_most_ten_distinct_resources_per_request_at_both_endpoints() {
+    let e = env().await;
+    let many: Vec<String> = (0..11).map(|i| format!("https://r{i}.example/")).collect();
+    let mut pairs = vec![("grant_type", "client_credentials")];
+    pairs.extend(many.iter().map(|r| ("resource", r.as_str())));
+    let r = e.conf_post(&pairs).await;
+    assert_eq!(error_of(&r), "invalid_target");
+    assert!(
+        r.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10")
+    );
+
+    // Repeats of one value are one value.
+    let mut pairs = vec![("grant_type", "client_credentials")];
+    pairs.extend(std::iter::repeat_n(("resource", API), 50));
+    let r = e.conf_post(&pairs).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        e.introspect(r.json()["access_token"].as_str().unwrap())
+            .await["aud"],
+        serde_json::json!([API])
+    );
+
+    let p = pkce();
+    let mut q = vec![
+        ("response_type".to_owned(), "code".to_owned()),
+        ("client_id".to_owned(), e.public.id().as_str().to_owned()),
+        (
+            "redirect_uri".to_owned(),
+            "https://app.example.com/cb".to_owned(),
+        ),
+        ("code_challenge".to_owned(), p.challenge.as_str().to_owned()),
+        ("code_challenge_method".to_owned(), "S256".to_owned()),
+    ];
+    q.extend(many.iter().map(|r| ("resource".to_owned(), r.clone())));
+    let (_, q) = redirected(e.server.authorize(&Params::new(q), Some("alice")).await);
+    assert_eq!(q["error"], "invalid_target");
+}
+
+#[tokio::test]
+async fn echoed_input_is_cut_to_a_documented_length() {
+    let e = env().await;
+    let long = "x".repeat(5000);
+    let r = e.conf_post(&[("grant_type", long.as_str())]).await;
+    assert_eq!(error_of(&r), "unsupported_grant_type");
+    let description = r.json()["error_description"].as_str().unwrap().to_owned();
+    assert!(
+        description.len() < portcullis::server::MAX_ECHO_CHARS + 60,
+        "{} characters",
+        description.len()
+    );
+    assert!(description.contains(&format!(
+        "{}...",
+        "x".repeat(portcullis::server::MAX_ECHO_CHARS)
+    )));
+
+    let resource = format!("https://{}.example/", "y".repeat(200));
+    let r = e
+        .conf_post(&[
+            ("grant_type", "client_credentials"),
+            ("resource", &resource),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "invalid_target");
+    assert!(r.json()["error_description"].as_str().unwrap().len() < 140);
+}
+
+#[path = "common/host.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
+mod counting;
+
+#[tokio::test]
+async fn resources_are_looked_up_once_and_listed_uris_are_not_written_again() {
+    let store = Arc::new(counting::CountingClients::default());
+    let mut settings = ServerSettings::new(ISSUER).unwrap();
+    settings.resources = vec![API.into()];
+    let users = MemoryUserDirectory::default();
+    users
+        .insert("alice", "pw", Scope::parse("read").unwrap())
+        .unwrap();
+    let server = AuthorizationServer::builder(settings)
+        .clients(store.clone())
+        .users(Arc::new(users))
+        .build()
+        .unwrap();
+    let site = |i: usize| format!("https://site{i}.example/");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let created = server
+            .clients()
+            .create(NewClient::manual(
+                ClientType::Confidential,
+                ClientSettings {
+                    name: format!("Site {i}"),
+                    home_url: Some(site(i)),
+                    redirect_uris: vec![format!("{}cb", site(i))],
+                    flows: flows(&[Flow::ClientCredentials, Flow::AuthorizationCode]),
+                    scopes: vec!["read".into()],
+                    ..ClientSettings::default()
+                },
+            ))
+            .await
+            .unwrap();
+        ids.push((created.client, created.secret.unwrap()));
+    }
+    let (client, secret) = &ids[0];
+    let (s1, s2) = (site(1), site(2));
+    let form = params(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client.id().as_str()),
+        ("client_secret", secret.expose_secret()),
+        ("resource", &s1),
+        ("resource", &s2),
+        ("resource", &s1),
+        ("resource", API),
+    ]);
+    let r = server.token(None, &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(store.lookups(), 1, "one store call for every resource");
+
+    let writes = store.writes();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", client.id().as_str()),
+        ("redirect_uri", "https://evil.example/cb"),
+    ]);
+    server.authorize(&q, Some("alice")).await;
+    assert_eq!(store.writes(), writes + 1, "the first attempt is recorded");
+    server.authorize(&q, Some("alice")).await;
+    assert_eq!(
+        store.writes(),
+        writes + 1,
+        "a listed URI is not written again"
+    );
+}

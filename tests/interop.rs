@@ -343,19 +343,51 @@ async fn an_untrusted_redirect_is_never_followed_and_is_recorded() {
         "{}/authorize?response_type=code&client_id=cli&redirect_uri={}&code_challenge={}&code_challenge_method=S256",
         h.base, "https%3A%2F%2Fevil.example%2Fcb", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     );
-    let r = h.http.get(url).send().await.unwrap();
+    let cli = || async {
+        h.app
+            .server
+            .clients()
+            .get(&portcullis::ClientId::new("cli").unwrap())
+            .await
+            .unwrap()
+    };
+    let r = h.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
     assert!(r.text().await.unwrap().contains("redirect_uri:"));
-    let client = h
-        .app
-        .server
-        .clients()
-        .get(&portcullis::ClientId::new("cli").unwrap())
+    // Nobody is logged in: nothing is recorded (an anonymous request writes nothing).
+    assert!(cli().await.untrusted_redirect_uris().is_empty());
+
+    // A logged-in user's attempt is held for review.
+    let login = h
+        .http
+        .post(format!("{}/login", h.base))
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("query", ""),
+        ])
+        .send()
         .await
         .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .http
+        .get(&url)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
     assert_eq!(
-        client.untrusted_redirect_uris(),
+        cli().await.untrusted_redirect_uris(),
         ["https://evil.example/cb"]
     );
 }

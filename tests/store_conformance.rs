@@ -20,8 +20,8 @@ async fn memory_token_store_conforms() {
     conformance::token_store(Arc::new(MemoryTokenStore::default())).await;
 }
 
-/// Stores that implement only the required methods: the provided `take_if`, `insert_all` and
-/// `has_site_url` must pass the suite too.
+/// Stores that implement only the required methods: the provided `take_if` and `insert_all`
+/// must pass the suite too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stores_with_only_the_required_methods_conform() {
     conformance::client_store(Arc::new(HostClients(MemoryClientStore::default()))).await;

@@ -241,7 +241,12 @@ impl ClientRegistry {
         match client.check_redirect_uri(requested) {
             Ok(trusted) => Ok(trusted),
             Err(rejection) => {
-                if rejection.is_reviewable() {
+                // One already under review changes nothing: no write, no revision bump.
+                let listed = client
+                    .untrusted_redirect_uris()
+                    .iter()
+                    .any(|u| u == requested);
+                if rejection.is_reviewable() && !listed {
                     self.store
                         .record_untrusted_redirect_uri(client.id(), requested)
                         .await?;

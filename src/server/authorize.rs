@@ -253,9 +253,20 @@ impl AuthorizationServer {
         let request = Request::read(params);
         // Until the client and redirect URI are known good, errors go to the user, never to a
         // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
-        let (client, redirect, redirect_given) = match self.client_and_redirect(&request).await {
-            Ok(found) => found,
-            Err(e) => return Authorize::Refused(e),
+        let (client, redirect, redirect_given) =
+            match self.client_and_redirect(&request, user.is_some()).await {
+                Ok(found) => found,
+                Err(e) => return Authorize::Refused(e),
+            };
+        // RFC 9700 §4.11.2: until a user has logged in, the server must not redirect to the
+        // client at all, or anyone could bounce a browser through this server to the client's
+        // URI (an open redirector with this server's name on it). So every other error waits
+        // until after login, and an anonymous request does no further work and writes nothing.
+        let Some(user) = user else {
+            return Authorize::Login(LoginPrompt {
+                client_id: client.id().clone(),
+                client_name: client.name().to_owned(),
+            });
         };
         let mode = match request.response_type.get("response_type") {
             Ok(Some("token")) => Mode::Fragment,
@@ -279,12 +290,6 @@ impl AuthorizationServer {
         let checked = match self.check_request(&client, &request).await {
             Ok(c) => c,
             Err(e) => return fail(e),
-        };
-        let Some(user) = user else {
-            return Authorize::Login(LoginPrompt {
-                client_id: client.id().clone(),
-                client_name: client.name().to_owned(),
-            });
         };
         let permitted = match self.users.permitted_scopes(user).await {
             Ok(p) => p,
@@ -333,22 +338,35 @@ impl AuthorizationServer {
         }
     }
 
+    /// The client and the redirect URI to answer at. An untrusted redirect URI is recorded for
+    /// review only when a user is `authenticated`: the seed holds a URI for review when a user
+    /// tries to authorize with it, and an anonymous request must write nothing, or anyone
+    /// could fill a client's review list.
     async fn client_and_redirect(
         &self,
         request: &Request<'_>,
+        authenticated: bool,
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = request.client_id.required("client_id")?;
         ClientId::check(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
         let client = self.client(raw_id).await?.ok_or_else(|| {
-            OAuthError::invalid_request(format!("client_id: no client `{raw_id}` is registered"))
+            OAuthError::invalid_request(format!(
+                "client_id: no client `{}` is registered",
+                super::echo(raw_id)
+            ))
         })?;
         match request.redirect_uri.get("redirect_uri")? {
             Some(uri) => {
-                let trusted = self
-                    .clients
-                    .check_redirect_uri(&client, uri)
-                    .await
-                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+                let trusted = if authenticated {
+                    self.clients
+                        .check_redirect_uri(&client, uri)
+                        .await
+                        .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+                } else {
+                    client
+                        .check_redirect_uri(uri)
+                        .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+                };
                 Ok((client, trusted, true))
             }
             None => {
@@ -403,7 +421,10 @@ impl AuthorizationServer {
             Some(other) => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedResponseType,
-                    format!("response_type: `{other}` is not supported; use `code`"),
+                    format!(
+                        "response_type: `{}` is not supported; use `code`",
+                        super::echo(other)
+                    ),
                 ));
             }
         };

@@ -28,7 +28,8 @@ pub use token::{ClientAuth, EndpointResponse};
 
 use crate::client::{ClientId, ClientRegistry, OAuthClient};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::error::{ErrorCode, InvalidField, OAuthError};
+pub use crate::error::MAX_ECHO_CHARS;
+use crate::error::{ErrorCode, InvalidField, OAuthError, echo};
 use crate::random;
 use crate::scope::Scope;
 use crate::settings::ServerSettings;
@@ -226,6 +227,28 @@ impl AuthorizationServerBuilder {
             recent_rotations: Mutex::default(),
         })
     }
+}
+
+/// The most `resource` values one request may carry (RFC 8707 allows several; an unbounded
+/// number would let an anonymous request make the server do unbounded lookups).
+pub const MAX_RESOURCES: usize = 10;
+
+/// The distinct `resource` values of a request, in order of first appearance; more than
+/// [`MAX_RESOURCES`] of them is `invalid_target`.
+pub(crate) fn distinct_resources<'a>(resources: &[&'a str]) -> Result<Vec<&'a str>, OAuthError> {
+    let mut distinct: Vec<&str> = Vec::with_capacity(resources.len().min(MAX_RESOURCES));
+    for &r in resources {
+        if !distinct.contains(&r) {
+            if distinct.len() == MAX_RESOURCES {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("resource: at most {MAX_RESOURCES} distinct values are accepted"),
+                ));
+            }
+            distinct.push(r);
+        }
+    }
+    Ok(distinct)
 }
 
 /// The map inside a `json!({...})` literal, which is always an object.
@@ -459,37 +482,52 @@ impl AuthorizationServer {
 
     /// Checks each `resource` (RFC 8707 §2): an absolute URI without a fragment that is one of
     /// the host's resources or the home or a base URL of a registered client. No resource
-    /// means the default audience.
+    /// means the default audience. At most [`MAX_RESOURCES`] distinct values; repeats are
+    /// dropped before anything is looked up, and the client store is asked once for all.
     async fn audiences(&self, resources: &[&str]) -> Result<Arc<[String]>, OAuthError> {
         if resources.is_empty() {
             return Ok(self.default_audience.clone());
         }
-        let mut out = Vec::with_capacity(resources.len());
-        for resource in resources {
-            let target = |why: &str| {
-                OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    format!("resource: `{resource}` {why}"),
-                )
-            };
+        let distinct = distinct_resources(resources)?;
+        let target = |resource: &str, why: &str| {
+            OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("resource: `{}` {why}", echo(resource)),
+            )
+        };
+        // (the resource as given, its parsed form) of those the settings do not name.
+        let mut unknown: Vec<(&str, String)> = Vec::new();
+        for &resource in &distinct {
             let url = Url::parse(resource)
-                .map_err(|_| target("is not an absolute URI (RFC 8707 section 2)"))?;
+                .map_err(|_| target(resource, "is not an absolute URI (RFC 8707 section 2)"))?;
             if url.fragment().is_some() {
-                return Err(target("must not contain a fragment (RFC 8707 section 2)"));
+                return Err(target(
+                    resource,
+                    "must not contain a fragment (RFC 8707 section 2)",
+                ));
             }
             let known = self
                 .settings
                 .resources
                 .iter()
                 .any(|r| r == resource || r == url.as_str());
-            if !known && !self.clients.store().has_site_url(url.as_str()).await? {
-                return Err(target("is not a resource this server issues tokens for"));
-            }
-            if !out.iter().any(|a: &String| a == resource) {
-                out.push((*resource).to_owned());
+            if !known {
+                unknown.push((resource, url.into()));
             }
         }
-        Ok(out.into())
+        if !unknown.is_empty() {
+            let urls: Vec<&str> = unknown.iter().map(|(_, u)| u.as_str()).collect();
+            let found = self.clients.store().known_site_urls(&urls).await?;
+            for (i, (resource, _)) in unknown.iter().enumerate() {
+                if !found.get(i).copied().unwrap_or(false) {
+                    return Err(target(
+                        resource,
+                        "is not a resource this server issues tokens for",
+                    ));
+                }
+            }
+        }
+        Ok(distinct.into_iter().map(str::to_owned).collect())
     }
 
     /// Issues an access token (and optionally a refresh token) of one grant; a new grant

@@ -303,7 +303,7 @@ impl AuthorizationServer {
                 }
                 None => Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    format!("grant_type: `{other}` is not supported"),
+                    format!("grant_type: `{}` is not supported", super::echo(other)),
                 )),
             },
         }
@@ -743,7 +743,10 @@ impl AuthorizationServer {
                 } else {
                     Err(OAuthError::new(
                         ErrorCode::InvalidTarget,
-                        format!("resource: `{r}` was not part of the original grant"),
+                        format!(
+                            "resource: `{}` was not part of the original grant",
+                            super::echo(r)
+                        ),
                     ))
                 }
             })

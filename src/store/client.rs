@@ -65,23 +65,23 @@ pub trait ClientStore: Send + Sync {
         uri: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Whether some client has `url` (in its parsed, serialized form) as its home URL or one of
-    /// its base URLs: such a URL is a valid token audience (RFC 8707). The default lists every
-    /// client; a store with an index on those URLs should answer from it.
-    async fn has_site_url(&self, url: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .list(&ClientQuery::default())
-            .await?
-            .iter()
-            .any(|c| site_urls_include(c, url)))
-    }
+    /// For each of `urls` (each in its parsed, serialized form), whether some client has it
+    /// as its home URL or one of its base URLs: such a URL is a valid token audience
+    /// (RFC 8707). One answer per URL, in order.
+    ///
+    /// Anonymous requests reach this (a `resource` parameter at the authorization endpoint),
+    /// with at most [`crate::server::MAX_RESOURCES`] distinct URLs, so it must answer from an
+    /// index on those URLs (a table of site URLs, a database index), never by reading every
+    /// client.
+    async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError>;
 }
 
-/// Whether `url` is `client`'s home URL or one of its base URLs.
-pub(crate) fn site_urls_include(client: &OAuthClient, url: &str) -> bool {
+/// The client's site URLs (home URL, then base URLs) in serialized form, as
+/// [`ClientStore::known_site_urls`] compares them.
+pub fn site_urls(client: &OAuthClient) -> impl Iterator<Item = &str> {
     client
         .home_url()
         .into_iter()
         .chain(client.base_urls())
-        .any(|u| u.as_str() == url)
+        .map(url::Url::as_str)
 }

@@ -193,19 +193,36 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         "exactly one concurrent insert of an ID succeeds"
     );
 
-    assert!(
+    // Site URLs: answered per URL, and kept current by update and delete.
+    let site = format!("https://{}.example/", tag.to_lowercase());
+    let mut moved = OAuthClient::clone(&store.get(c.id().as_str()).await.expect("get").expect("c"));
+    let mut settings = moved.settings().clone();
+    settings.base_urls = vec![site.clone()];
+    moved.update_settings(settings).expect("valid settings");
+    store.update(moved).await.expect("update");
+    assert_eq!(
         store
-            .has_site_url("https://app.example.com/")
+            .known_site_urls(&[
+                "https://app.example.com/",
+                "https://elsewhere.example/",
+                &site
+            ])
             .await
-            .expect("has_site_url"),
-        "has_site_url finds a home URL"
+            .expect("known_site_urls"),
+        [true, false, true],
+        "known_site_urls answers for home and base URLs, one answer per URL"
     );
-    assert!(
-        !store
-            .has_site_url("https://elsewhere.example/")
+    store
+        .delete_many(std::slice::from_ref(c.id()))
+        .await
+        .expect("delete_many");
+    assert_eq!(
+        store
+            .known_site_urls(&[&site])
             .await
-            .expect("has_site_url"),
-        "has_site_url is false for a URL no client has"
+            .expect("known_site_urls"),
+        [false],
+        "a deleted client's site URLs are no longer known"
     );
 
     let deleted = store

@@ -22,16 +22,43 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// OAuth clients in a map.
+/// OAuth clients in a map, with an index of their site URLs.
 #[derive(Debug, Default)]
 pub struct MemoryClientStore {
-    clients: Mutex<HashMap<ClientId, Arc<OAuthClient>>>,
+    clients: Mutex<Clients>,
+}
+
+#[derive(Debug, Default)]
+struct Clients {
+    by_id: HashMap<ClientId, Arc<OAuthClient>>,
+    /// How many clients have each URL as their home or a base URL: what
+    /// [`ClientStore::known_site_urls`] answers from.
+    site_urls: HashMap<String, usize>,
+}
+
+impl Clients {
+    fn index(&mut self, client: &OAuthClient) {
+        for url in super::site_urls(client) {
+            *self.site_urls.entry(url.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn unindex(&mut self, client: &OAuthClient) {
+        for url in super::site_urls(client) {
+            if let Some(n) = self.site_urls.get_mut(url) {
+                *n -= 1;
+                if *n == 0 {
+                    self.site_urls.remove(url);
+                }
+            }
+        }
+    }
 }
 
 impl MemoryClientStore {
     /// [`ClientStore::get`], answered at once.
     pub(crate) fn get_now(&self, id: &str) -> Option<Arc<OAuthClient>> {
-        lock(&self.clients).get(id).cloned()
+        lock(&self.clients).by_id.get(id).cloned()
     }
 }
 
@@ -43,34 +70,46 @@ impl ClientStore for MemoryClientStore {
 
     async fn insert(&self, client: OAuthClient) -> Result<(), StoreError> {
         let mut clients = lock(&self.clients);
-        if clients.contains_key(client.id()) {
+        if clients.by_id.contains_key(client.id()) {
             return Err(StoreError::Duplicate);
         }
-        clients.insert(client.id().clone(), Arc::new(client));
+        clients.index(&client);
+        clients.by_id.insert(client.id().clone(), Arc::new(client));
         Ok(())
     }
 
     async fn update(&self, mut client: OAuthClient) -> Result<(), StoreError> {
         let mut clients = lock(&self.clients);
-        let stored = clients.get_mut(client.id()).ok_or(StoreError::NotFound)?;
+        let stored = clients.by_id.get(client.id()).ok_or(StoreError::NotFound)?;
         if stored.revision() != client.revision() {
             return Err(StoreError::Conflict);
         }
         client.set_revision(client.revision().wrapping_add(1));
-        *stored = Arc::new(client);
+        let old = clients
+            .by_id
+            .insert(client.id().clone(), Arc::new(client.clone()));
+        if let Some(old) = old {
+            clients.unindex(&old);
+        }
+        clients.index(&client);
         Ok(())
     }
 
     async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
         let mut clients = lock(&self.clients);
-        Ok(ids
-            .iter()
-            .filter(|id| clients.remove(*id).is_some())
-            .count())
+        let mut removed = 0;
+        for id in ids {
+            if let Some(old) = clients.by_id.remove(id) {
+                clients.unindex(&old);
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     async fn list(&self, query: &ClientQuery) -> Result<Vec<OAuthClient>, StoreError> {
         let mut found: Vec<OAuthClient> = lock(&self.clients)
+            .by_id
             .values()
             .filter(|c| query.matches(c))
             .map(|c| OAuthClient::clone(c))
@@ -79,10 +118,12 @@ impl ClientStore for MemoryClientStore {
         Ok(found)
     }
 
-    async fn has_site_url(&self, url: &str) -> Result<bool, StoreError> {
-        Ok(lock(&self.clients)
-            .values()
-            .any(|c| super::client::site_urls_include(c, url)))
+    async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError> {
+        let clients = lock(&self.clients);
+        Ok(urls
+            .iter()
+            .map(|u| clients.site_urls.contains_key(*u))
+            .collect())
     }
 
     async fn record_untrusted_redirect_uri(
@@ -91,7 +132,7 @@ impl ClientStore for MemoryClientStore {
         uri: &str,
     ) -> Result<bool, StoreError> {
         let mut clients = lock(&self.clients);
-        let Some(client) = clients.get_mut(id) else {
+        let Some(client) = clients.by_id.get_mut(id) else {
             return Ok(false);
         };
         if client.untrusted_redirect_uris().iter().any(|u| u == uri) {

@@ -14,7 +14,7 @@ mod token;
 #[cfg(feature = "testing")]
 pub mod conformance;
 
-pub use client::{ClientQuery, ClientStore};
+pub use client::{ClientQuery, ClientStore, site_urls};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
 pub use token::{
     CodeBinding, Consent, ConsentOwner, GrantId, Take, TakeCheck, TokenHash, TokenKind,

@@ -1,5 +1,5 @@
 //! Stores as a host would provide them: the memory stores behind the traits, implementing only
-//! the required methods, so the provided `take_if`, `insert_all` and `has_site_url` are the
+//! the required methods, so the provided `take_if` and `insert_all` are the
 //! ones that run. Shared by the test crates that `#[path]`-include it.
 
 use std::sync::Arc;
@@ -40,6 +40,9 @@ impl ClientStore for HostClients {
         uri: &str,
     ) -> Result<bool, StoreError> {
         self.0.record_untrusted_redirect_uri(id, uri).await
+    }
+    async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError> {
+        self.0.known_site_urls(urls).await
     }
 }
 
@@ -87,5 +90,60 @@ impl TokenStore for HostTokens {
     }
     async fn revoke_consents(&self, owner: &ConsentOwner) -> Result<usize, StoreError> {
         self.0.revoke_consents(owner).await
+    }
+}
+
+/// A client store that counts the calls the server makes to it, to check how much work a
+/// request causes.
+#[derive(Default)]
+pub struct CountingClients {
+    pub inner: MemoryClientStore,
+    pub site_url_lookups: std::sync::atomic::AtomicUsize,
+    pub writes: std::sync::atomic::AtomicUsize,
+}
+
+#[allow(dead_code)]
+impl CountingClients {
+    pub fn lookups(&self) -> usize {
+        self.site_url_lookups
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+    pub fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ClientStore for CountingClients {
+    async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn insert(&self, client: OAuthClient) -> Result<(), StoreError> {
+        self.inner.insert(client).await
+    }
+    async fn update(&self, client: OAuthClient) -> Result<(), StoreError> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.update(client).await
+    }
+    async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
+        self.inner.delete_many(ids).await
+    }
+    async fn list(&self, query: &ClientQuery) -> Result<Vec<OAuthClient>, StoreError> {
+        self.inner.list(query).await
+    }
+    async fn record_untrusted_redirect_uri(
+        &self,
+        id: &ClientId,
+        uri: &str,
+    ) -> Result<bool, StoreError> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.record_untrusted_redirect_uri(id, uri).await
+    }
+    async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError> {
+        self.site_url_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.known_site_urls(urls).await
     }
 }
