@@ -195,7 +195,9 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
 
     // Site URLs: answered per URL, and kept current by update and delete.
     let site = format!("https://{}.example/", tag.to_lowercase());
-    let mut moved = OAuthClient::clone(&store.get(c.id().as_str()).await.expect("get").expect("c"));
+    let d = client("site");
+    store.insert(d.clone()).await.expect("insert");
+    let mut moved = d.clone();
     let mut settings = moved.settings().clone();
     settings.base_urls = vec![site.clone()];
     moved.update_settings(settings).expect("valid settings");
@@ -213,7 +215,7 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
         "known_site_urls answers for home and base URLs, one answer per URL"
     );
     store
-        .delete_many(std::slice::from_ref(c.id()))
+        .delete_many(std::slice::from_ref(d.id()))
         .await
         .expect("delete_many");
     assert_eq!(
