@@ -24,13 +24,25 @@ pub struct ServerSettings {
     pub code_lifetime: u64,
     /// How long an access token lives, in seconds. Default 3600.
     pub access_token_lifetime: u64,
-    /// How long a refresh token lives, in seconds. Default 30 days.
+    /// How long a refresh token lives, in seconds, counted from its own issue: each rotation
+    /// starts it again (a sliding lifetime). Default 30 days.
     pub refresh_token_lifetime: u64,
+    /// How long a grant's refresh tokens can go on being rotated, in seconds, counted from the
+    /// authorization: past it the user must authorize again, however actively the client
+    /// refreshed (RFC 9700 §4.14.2 asks refresh tokens to expire; a sliding lifetime alone
+    /// lets a stolen one live for ever). Default 90 days.
+    pub refresh_family_lifetime: u64,
     /// Accept `code_challenge_method=plain`. Off by default: RFC 9700 §2.1.1 asks for S256.
     pub allow_plain_pkce: bool,
     /// Seconds during which a refresh token that was just rotated out may be presented again by
     /// the same client and get the same successor, for clients that refresh concurrently.
     /// 0 (the default) turns this off: any reuse revokes the family (RFC 9700 §4.14.2).
+    ///
+    /// Applies to confidential clients only. Rotation is how RFC 9700 §4.14.2 detects a stolen
+    /// refresh token of a public client: whoever presents a rotated-out token second reveals
+    /// the theft. With a grace interval, a thief who presents it within the interval would get
+    /// the legitimate successor instead of setting off that alarm. A confidential client's
+    /// thief would also need the client's secret, which the interval does not give away.
     pub refresh_reuse_interval: u64,
     /// The host's own resource identifiers (RFC 8707) that tokens may be issued for.
     pub resources: Vec<String>,
@@ -84,6 +96,7 @@ impl ServerSettings {
             code_lifetime: 60,
             access_token_lifetime: 3600,
             refresh_token_lifetime: 30 * 24 * 3600,
+            refresh_family_lifetime: 90 * 24 * 3600,
             allow_plain_pkce: false,
             refresh_reuse_interval: 0,
             resources: Vec::new(),

@@ -33,8 +33,52 @@ const ISSUER: &str = "https://auth.example.com";
 const API: &str = "https://api.example.com/";
 const CONF_SECRET: &str = "conf-secret+with:odd%chars-0123456789abcdef";
 
+/// The user directory of the suite's servers: the memory one, which can be told to fail its
+/// next call, as a host's database might.
+#[derive(Default)]
+struct FlakyUsers {
+    inner: MemoryUserDirectory,
+    fail_next: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyUsers {
+    fn fail_once(&self) {
+        self.fail_next
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), portcullis::store::StoreError> {
+        if self
+            .fail_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(portcullis::store::StoreError::Backend(
+                "directory down".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl portcullis::users::UserDirectory for FlakyUsers {
+    async fn permitted_scopes(&self, user: &str) -> Result<Scope, portcullis::store::StoreError> {
+        self.check()?;
+        self.inner.permitted_scopes(user).await
+    }
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, portcullis::store::StoreError> {
+        self.check()?;
+        self.inner.verify_password(username, password).await
+    }
+}
+
 struct Env {
     server: AuthorizationServer,
+    users: Arc<FlakyUsers>,
     clock: ManualClock,
     public: OAuthClient,
     conf: OAuthClient,
@@ -49,8 +93,9 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
     settings.resources = vec![API.into()];
     settings.default_resource = Some(API.into());
     tweak(&mut settings);
-    let users = MemoryUserDirectory::default();
+    let users = Arc::new(FlakyUsers::default());
     users
+        .inner
         .insert(
             "alice",
             "alice-password",
@@ -58,11 +103,12 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
         )
         .unwrap();
     users
+        .inner
         .insert("bob", "bob-password", Scope::parse("read").unwrap())
         .unwrap();
     let clock = ManualClock::new(Timestamp(1_800_000_000));
     let server = crate::with_stores(AuthorizationServer::builder(settings))
-        .users(Arc::new(users))
+        .users(users.clone())
         .clock(Arc::new(clock.clone()))
         .extension_grant(Arc::new(DemoGrant))
         .build()
@@ -103,6 +149,12 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
                     ]),
                     require_consent: true,
                     scopes: vec!["read".into(), "write".into()],
+                    // The resource server of the default audience, allowed to exchange tokens.
+                    resource_server: true,
+                    extension_grants: vec![
+                        portcullis::server::TOKEN_EXCHANGE.into(),
+                        "urn:example:grant:demo".into(),
+                    ],
                     ..ClientSettings::default()
                 },
             ),
@@ -115,6 +167,7 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
         .unwrap();
     Env {
         server,
+        users,
         clock,
         public,
         conf,
@@ -1107,6 +1160,38 @@ async fn refresh_may_narrow_scope_but_never_widen_it() {
 #[tokio::test]
 async fn the_reuse_interval_returns_the_same_successor_then_expires() {
     let e = env_with(|s| s.refresh_reuse_interval = 10).await;
+    let first = e
+        .conf_post(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ])
+        .await
+        .json();
+    let rt = first["refresh_token"].as_str().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", rt)];
+    let a = e.conf_post(&refresh).await;
+    e.clock.advance(5);
+    let b = e.conf_post(&refresh).await;
+    assert_eq!(
+        a.body, b.body,
+        "a concurrent refresh within the interval gets the same successor"
+    );
+    e.clock.advance(6);
+    let c = e.conf_post(&refresh).await;
+    assert_eq!(error_of(&c), "invalid_grant");
+    assert_eq!(
+        e.introspect(a.json()["access_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn the_reuse_interval_is_ignored_for_public_clients() {
+    // A public client's thief has everything the client has: the second presentation of a
+    // rotated-out token must revoke the family (RFC 9700 §4.14.2), interval or not.
+    let e = env_with(|s| s.refresh_reuse_interval = 10).await;
     let first = e.public_tokens("alice").await;
     let rt = first["refresh_token"].as_str().unwrap();
     let req = params(&[
@@ -1115,19 +1200,16 @@ async fn the_reuse_interval_returns_the_same_successor_then_expires() {
         ("client_id", e.public.id().as_str()),
     ]);
     let a = e.server.token(None, &req).await;
-    e.clock.advance(5);
+    assert_eq!(a.status, 200, "{}", a.body);
+    e.clock.advance(1);
     let b = e.server.token(None, &req).await;
-    assert_eq!(
-        a.body, b.body,
-        "a concurrent refresh within the interval gets the same successor"
-    );
-    e.clock.advance(6);
-    let c = e.server.token(None, &req).await;
-    assert_eq!(error_of(&c), "invalid_grant");
-    assert_eq!(
-        e.introspect(a.json()["access_token"].as_str().unwrap())
-            .await["active"],
-        false
+    assert_eq!(error_of(&b), "invalid_grant");
+    let successor = a.json()["access_token"].as_str().unwrap().to_owned();
+    assert!(
+        e.server
+            .validate_access_token(&successor, API)
+            .await
+            .is_err()
     );
 }
 
@@ -1216,6 +1298,7 @@ async fn stranger(e: &Env) -> (String, &'static str) {
                     home_url: Some("https://stranger.example.com/".into()),
                     flows: flows(&[Flow::ClientCredentials]),
                     scopes: vec!["read".into(), "write".into()],
+                    extension_grants: vec![portcullis::server::TOKEN_EXCHANGE.into()],
                     ..ClientSettings::default()
                 },
             ),
@@ -1252,7 +1335,11 @@ async fn only_the_holder_or_the_audience_may_exchange_or_introspect_a_token() {
             ]),
         )
         .await;
-    assert_eq!(error_of(&r), "unauthorized_client");
+    assert_eq!(
+        error_of(&r),
+        "invalid_request",
+        "an unacceptable subject token (RFC 8693 section 2.2.2)"
+    );
     let r = e
         .server
         .introspect(Some(&basic(&id, secret)), &params(&[("token", access)]))
@@ -1446,7 +1533,8 @@ async fn resources_must_be_known_and_bind_the_token() {
         ])
         .await;
     assert_eq!(error_of(&r), "invalid_target");
-    // A registered client's home URL is a valid audience, checked by the helper.
+    // A registered client's home URL is a valid audience; only a client marked as the
+    // resource server there is validated as its resource server.
     let r = e
         .conf_post(&[
             ("grant_type", "client_credentials"),
@@ -1456,6 +1544,20 @@ async fn resources_must_be_known_and_bind_the_token() {
     assert_eq!(r.status, 200, "{}", r.body);
     let json = r.json();
     let token = json["access_token"].as_str().unwrap();
+    assert!(
+        e.server
+            .validate_access_token_for_client(token, e.public.id())
+            .await
+            .is_err(),
+        "the public client is not marked as a resource server"
+    );
+    let mut marked = e.public.settings().clone();
+    marked.resource_server = true;
+    e.server
+        .clients()
+        .update_settings(e.public.id(), marked)
+        .await
+        .unwrap();
     assert!(
         e.server
             .validate_access_token_for_client(token, e.public.id())
@@ -1948,4 +2050,384 @@ async fn resources_are_looked_up_once_and_listed_uris_are_not_written_again() {
         writes + 1,
         "a listed URI is not written again"
     );
+}
+
+// ---------------------------------------------------------------- grant integrity on refresh
+
+impl Env {
+    async fn conf_password_tokens(&self, extra: &[(&str, &str)]) -> Value {
+        let mut p = vec![
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ];
+        p.extend_from_slice(extra);
+        let r = self.conf_post(&p).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    async fn conf_refresh(&self, refresh_token: &str, extra: &[(&str, &str)]) -> EndpointResponse {
+        let mut p = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        p.extend_from_slice(extra);
+        self.conf_post(&p).await
+    }
+}
+
+#[tokio::test]
+async fn a_directory_failure_on_refresh_leaves_the_refresh_token_usable() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let req = params(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt),
+        ("client_id", e.public.id().as_str()),
+    ]);
+    e.users.fail_once();
+    let failed = e.server.token(None, &req).await;
+    assert_eq!(
+        (failed.status, error_of(&failed).as_str()),
+        (500, "server_error")
+    );
+    // The retry is not a replay: it succeeds, and the family lives on.
+    let retried = e.server.token(None, &req).await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    let access = retried.json()["access_token"].as_str().unwrap().to_owned();
+    assert!(e.server.validate_access_token(&access, API).await.is_ok());
+}
+
+#[tokio::test]
+async fn narrowing_on_refresh_narrows_the_access_token_only() {
+    let e = env().await;
+    let first = e
+        .conf_password_tokens(&[("resource", API), ("resource", "https://app.example.com/")])
+        .await;
+    let r = e
+        .conf_refresh(
+            first["refresh_token"].as_str().unwrap(),
+            &[("scope", "read"), ("resource", API)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let narrowed = r.json();
+    let access = e
+        .introspect(narrowed["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(access["scope"], "read");
+    assert_eq!(access["aud"], serde_json::json!([API]));
+    // RFC 6749 §6: the new refresh token is the grant's, identical in scope and audience.
+    let refresh = e
+        .introspect(narrowed["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refresh["scope"], "read write");
+    assert_eq!(
+        refresh["aud"],
+        serde_json::json!([API, "https://app.example.com/"])
+    );
+    let again = e
+        .conf_refresh(narrowed["refresh_token"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        e.introspect(again.json()["access_token"].as_str().unwrap())
+            .await["scope"],
+        "read write",
+        "a later refresh may ask for the whole grant again"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_family_ends_at_its_absolute_lifetime() {
+    let e = env_with(|s| {
+        s.refresh_token_lifetime = 80;
+        s.refresh_family_lifetime = 100;
+    })
+    .await;
+    let first = e.conf_password_tokens(&[]).await;
+    e.clock.advance(70);
+    let r = e
+        .conf_refresh(first["refresh_token"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = r.json()["refresh_token"].as_str().unwrap().to_owned();
+    // Sliding, the new token would live until 150; the family ends at 100.
+    e.clock.advance(31);
+    let r = e.conf_refresh(&second, &[]).await;
+    assert_eq!(error_of(&r), "invalid_grant", "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_client_can_be_set_not_to_receive_refresh_tokens() {
+    let e = env().await;
+    let mut settings = e.conf.settings().clone();
+    let before = e.conf_password_tokens(&[]).await;
+    settings.no_refresh_tokens = true;
+    e.server
+        .clients()
+        .update_settings(e.conf.id(), settings)
+        .await
+        .unwrap();
+    let t = e.conf_password_tokens(&[]).await;
+    assert!(t.get("access_token").is_some());
+    assert!(t.get("refresh_token").is_none(), "{t}");
+    let r = e
+        .conf_refresh(before["refresh_token"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client");
+}
+
+// ---------------------------------------------------------------- token exchange limits
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+#[tokio::test]
+async fn token_exchange_is_off_for_a_client_until_enabled() {
+    let e = env().await;
+    let subject = e.public_tokens("alice").await;
+    let mut settings = e.conf.settings().clone();
+    settings.extension_grants.clear();
+    e.server
+        .clients()
+        .update_settings(e.conf.id(), settings)
+        .await
+        .unwrap();
+    let r = e
+        .conf_post(&[
+            ("grant_type", EXCHANGE),
+            ("subject_token", subject["access_token"].as_str().unwrap()),
+            ("subject_token_type", ACCESS_TYPE),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "unauthorized_client", "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_exchanged_token_stays_within_the_subject_tokens_audience_and_lifetime() {
+    let e = env().await;
+    let subject = e.public_tokens("alice").await;
+    let token = subject["access_token"].as_str().unwrap();
+    let exchange = |extra: Vec<(&'static str, &'static str)>| {
+        let mut p = vec![
+            ("grant_type", EXCHANGE),
+            ("subject_token", token),
+            ("subject_token_type", ACCESS_TYPE),
+        ];
+        p.extend(extra);
+        let e = &e;
+        async move { e.conf_post(&p).await }
+    };
+    // The public client's home URL is a known resource, but not the subject token's audience.
+    let r = exchange(vec![("audience", "https://app.example.com/")]).await;
+    assert_eq!(error_of(&r), "invalid_target", "{}", r.body);
+    let r = exchange(vec![("resource", "https://app.example.com/")]).await;
+    assert_eq!(error_of(&r), "invalid_target", "{}", r.body);
+
+    // Within the subject token's remaining lifetime.
+    e.clock.advance(3000);
+    let r = exchange(vec![]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["expires_in"], 600);
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        info["aud"],
+        serde_json::json!([API]),
+        "the subject token's own"
+    );
+
+    // A client's allow-list widens what it may ask for.
+    let mut settings = e.conf.settings().clone();
+    settings.exchange_audiences = vec!["https://app.example.com/".into()];
+    e.server
+        .clients()
+        .update_settings(e.conf.id(), settings)
+        .await
+        .unwrap();
+    let r = exchange(vec![("audience", "https://app.example.com/")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn token_exchange_parameters_follow_rfc_8693_section_2_1() {
+    let e = env().await;
+    let subject = e.public_tokens("alice").await;
+    let token = subject["access_token"].as_str().unwrap();
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 3] = [
+        (
+            &[("subject_token", token)],
+            "invalid_request",
+            "subject_token_type: is required",
+        ),
+        (
+            &[
+                ("subject_token", token),
+                ("subject_token_type", ACCESS_TYPE),
+                ("actor_token_type", ACCESS_TYPE),
+            ],
+            "invalid_request",
+            "actor_token_type:",
+        ),
+        (
+            &[
+                ("subject_token", "no-such-token"),
+                ("subject_token_type", ACCESS_TYPE),
+            ],
+            "invalid_request",
+            "subject_token:",
+        ),
+    ];
+    for (extra, code, description) in cases {
+        let mut p = vec![("grant_type", EXCHANGE)];
+        p.extend_from_slice(extra);
+        let r = e.conf_post(&p).await;
+        assert_eq!(error_of(&r), code, "{}", r.body);
+        assert!(
+            r.json()["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with(description),
+            "{}",
+            r.body
+        );
+    }
+}
+
+// ---------------------------------------------------------------- audiences that cannot be claimed
+
+#[tokio::test]
+async fn the_servers_own_audiences_need_the_resource_server_mark() {
+    let e = env().await;
+    for (home, base) in [
+        (Some(API), vec![]),
+        (Some(ISSUER), vec![]),
+        (None, vec!["https://api.example.com".to_owned()]),
+    ] {
+        let settings = ClientSettings {
+            name: "Claimer".into(),
+            home_url: home.map(str::to_owned),
+            base_urls: base.clone(),
+            flows: flows(&[Flow::ClientCredentials]),
+            ..ClientSettings::default()
+        };
+        let err = e
+            .server
+            .clients()
+            .create(NewClient::manual(
+                ClientType::Confidential,
+                settings.clone(),
+            ))
+            .await
+            .unwrap_err();
+        let field = if home.is_some() {
+            "home_url"
+        } else {
+            "base_urls[0]"
+        };
+        assert!(err.to_string().starts_with(field), "{err}");
+        // Editing an existing client is held to the same rule.
+        let err = e
+            .server
+            .clients()
+            .update_settings(
+                e.public.id(),
+                ClientSettings {
+                    flows: flows(&[Flow::AuthorizationCode]),
+                    redirect_uris: vec!["http://127.0.0.1/cb".into()],
+                    ..settings.clone()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with(field), "{err}");
+        let marked = ClientSettings {
+            resource_server: true,
+            ..settings
+        };
+        assert!(
+            e.server
+                .clients()
+                .create(NewClient::manual(ClientType::Confidential, marked))
+                .await
+                .is_ok()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_home_url_without_the_mark_gives_no_rights_over_tokens_addressed_there() {
+    let e = env().await;
+    // A client whose home URL another client's token is addressed to, unmarked.
+    let (id, secret) = stranger(&e).await;
+    let r = e
+        .conf_post(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://stranger.example.com/"),
+        ])
+        .await;
+    let token = r.json()["access_token"].as_str().unwrap().to_owned();
+    let r = e
+        .server
+        .introspect(Some(&basic(&id, secret)), &params(&[("token", &token)]))
+        .await;
+    assert_eq!(r.json(), serde_json::json!({"active": false}));
+}
+
+// ---------------------------------------------------------------- deleting a client
+
+#[tokio::test]
+async fn every_deletion_path_revokes_the_clients_tokens() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let deleted = e
+        .server
+        .clients()
+        .delete(&[e.public.id().clone()])
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let access = t["access_token"].as_str().unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    for token in [access, refresh] {
+        let hash = portcullis::store::TokenHash::of(token);
+        assert_eq!(e.server.tokens().get(&hash).await.unwrap(), None, "revoked");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_clients_token_is_inactive_even_if_the_store_kept_it() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let access = t["access_token"].as_str().unwrap();
+    // A host store that lost the revocation: the client is gone, its token is not.
+    e.server
+        .clients()
+        .store()
+        .delete_many(&[e.public.id().clone()])
+        .await
+        .unwrap();
+    assert!(e.server.validate_access_token(access, API).await.is_err());
+    assert_eq!(e.introspect(access).await["active"], false);
+}
+
+#[tokio::test]
+async fn an_inactive_clients_token_is_inactive() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let access = t["access_token"].as_str().unwrap();
+    let mut settings = e.public.settings().clone();
+    settings.flows = flows(&[]);
+    e.server
+        .clients()
+        .update_settings(e.public.id(), settings)
+        .await
+        .unwrap();
+    assert!(e.server.validate_access_token(access, API).await.is_err());
+    assert_eq!(e.introspect(access).await["active"], false);
 }

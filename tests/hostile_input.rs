@@ -176,6 +176,8 @@ async fn server() -> AuthorizationServer {
             redirect_uris: vec!["/cb".into()],
             flows: Flow::ALL.into_iter().collect(),
             scopes: vec!["read".into()],
+            resource_server: true,
+            extension_grants: vec![portcullis::server::TOKEN_EXCHANGE.into()],
             ..ClientSettings::default()
         },
     );

@@ -281,6 +281,22 @@ pub struct ClientSettings {
     /// (RFC 6749 §3.3).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The client is the resource server at its home and base URLs: it may introspect, and
+    /// exchange, the tokens addressed there. Only an administrator sets this; without it a
+    /// client's URLs give it no rights over anyone's tokens.
+    #[serde(default)]
+    pub resource_server: bool,
+    /// The extension grant types (absolute URIs) the client may use at the token endpoint,
+    /// such as [`crate::server::TOKEN_EXCHANGE`]; none by default.
+    #[serde(default)]
+    pub extension_grants: Vec<String>,
+    /// Audiences the client may request in a token exchange besides the subject token's own.
+    #[serde(default)]
+    pub exchange_audiences: Vec<String>,
+    /// Never issue refresh tokens to this client: each authorization yields one access token,
+    /// and refresh tokens it holds already are refused.
+    #[serde(default)]
+    pub no_refresh_tokens: bool,
     /// Template linking to a user in the application (`{id}`, `{login}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_uri_pattern: Option<String>,

@@ -7,7 +7,7 @@ use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, 
 use crate::error::InvalidField;
 use crate::random::RandomError;
 use crate::redirect::{RedirectRejection, TrustedRedirectUri};
-use crate::store::{ClientQuery, ClientStore, StoreError};
+use crate::store::{ClientQuery, ClientStore, ConsentOwner, StoreError, TokenStore};
 
 /// Why a registry operation failed. Each message names the field or client involved.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,12 @@ impl From<SecretChangeError> for ClientError {
     }
 }
 
+/// Whether two URLs name the same resource, comparing parsed forms so that
+/// `https://api.example.com` and `https://api.example.com/` agree.
+fn same_url(a: &str, b: &str) -> bool {
+    a == b || matches!((url::Url::parse(a), url::Url::parse(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Which clients [`ClientRegistry::list`] returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientFilter {
@@ -73,6 +79,12 @@ pub struct CreatedClient {
 #[derive(Clone)]
 pub struct ClientRegistry {
     store: Arc<dyn ClientStore>,
+    /// Audiences no client may claim as its home or base URL unless marked as their resource
+    /// server: the server's issuer, default audience and configured resources.
+    reserved: Arc<[String]>,
+    /// Where the codes, tokens and consents of deleted clients are revoked, if the registry
+    /// belongs to a server.
+    tokens: Option<Arc<dyn TokenStore>>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -82,9 +94,65 @@ impl std::fmt::Debug for ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// A registry over `store`.
+    /// A registry over `store`, on its own. A server's registry
+    /// ([`crate::AuthorizationServer::clients`]) also revokes what deleted clients held and
+    /// keeps the server's own audiences from being claimed.
     pub fn new(store: Arc<dyn ClientStore>) -> Self {
-        ClientRegistry { store }
+        ClientRegistry {
+            store,
+            reserved: Arc::from([]),
+            tokens: None,
+        }
+    }
+
+    /// The registry of a server: `reserved` are the audiences (issuer, default audience,
+    /// configured resources) that only a client marked `resource_server` may have as its home
+    /// or a base URL, and deleting a client revokes its codes, tokens and consents in
+    /// `tokens`.
+    pub fn for_server(
+        store: Arc<dyn ClientStore>,
+        tokens: Arc<dyn TokenStore>,
+        reserved: Vec<String>,
+    ) -> Self {
+        ClientRegistry {
+            store,
+            reserved: reserved.into(),
+            tokens: Some(tokens),
+        }
+    }
+
+    /// A URL equal to one of the server's own audiences becomes a client's site URL only with
+    /// the administrator's `resource_server` mark: a site URL is a token audience, so without
+    /// this anyone registering a client could claim the server's API as its own and read the
+    /// tokens addressed there (RFC 9700 §2.3, audience restriction).
+    fn check_reserved(&self, settings: &ClientSettings) -> Result<(), InvalidField> {
+        if settings.resource_server {
+            return Ok(());
+        }
+        let urls = settings
+            .home_url
+            .iter()
+            .map(|u| ("home_url".to_owned(), u))
+            .chain(
+                settings
+                    .base_urls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (format!("base_urls[{i}]"), u)),
+            );
+        for (field, url) in urls {
+            if self.reserved.iter().any(|r| same_url(r, url)) {
+                return Err(InvalidField::new(
+                    field,
+                    format!(
+                        "`{}` is one of this server's own audiences; only a client marked as \
+                         its resource server may have it",
+                        crate::error::echo(url)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The store underneath.
@@ -127,6 +195,7 @@ impl ClientRegistry {
             Some(id) => id,
             None => ClientId::generate()?,
         };
+        self.check_reserved(&new.settings)?;
         let hash = secret.map(SecretHash::new).transpose()?;
         let client = OAuthClient::new(id, new, hash)?;
         match self.store.insert(client.clone()).await {
@@ -177,6 +246,7 @@ impl ClientRegistry {
         id: &ClientId,
         settings: ClientSettings,
     ) -> Result<OAuthClient, ClientError> {
+        self.check_reserved(&settings)?;
         let (client, ()) = self
             .modify(id, |client| Ok(client.update_settings(settings.clone())?))
             .await?;
@@ -214,9 +284,28 @@ impl ClientRegistry {
         })
     }
 
-    /// Deletes the clients with these IDs; returns how many existed.
+    /// Deletes the clients with these IDs; returns how many existed. A server's registry
+    /// first revokes their codes, tokens and consents, so nothing a deleted client held stays
+    /// usable (and a client registered again under the same ID inherits nothing).
     pub async fn delete(&self, ids: &[ClientId]) -> Result<usize, ClientError> {
-        Ok(self.store.delete_many(ids).await?)
+        Ok(self.delete_counting(ids).await?.0)
+    }
+
+    /// [`Self::delete`], also returning how many codes and tokens were revoked per client.
+    pub(crate) async fn delete_counting(
+        &self,
+        ids: &[ClientId],
+    ) -> Result<(usize, Vec<usize>), StoreError> {
+        let mut revoked = Vec::with_capacity(ids.len());
+        if let Some(tokens) = &self.tokens {
+            for id in ids {
+                revoked.push(tokens.revoke_client(id).await?);
+                tokens
+                    .revoke_consents(&ConsentOwner::Client(id.clone()))
+                    .await?;
+            }
+        }
+        Ok((self.store.delete_many(ids).await?, revoked))
     }
 
     /// The clients matching `filter`, ordered by name.

@@ -585,7 +585,8 @@ impl AuthorizationServer {
                         scope: granted,
                         audience: &checked.audience,
                         grant: None,
-                        with_refresh: false,
+                        refresh: None,
+                        not_after: None,
                         now: self.now(),
                     })
                     .await?;
@@ -624,6 +625,8 @@ impl AuthorizationServer {
                     audience: checked.audience.clone(),
                     issued_at: now,
                     expires_at: Timestamp(now.0.saturating_add(self.settings.code_lifetime)),
+                    // The grant's absolute lifetime starts with the authorization.
+                    grant_expires_at: Some(now.plus_seconds(self.settings.refresh_family_lifetime)),
                     code: Some(CodeBinding {
                         redirect_uri: redirect_given.then(|| redirect.shared()),
                         code_challenge: checked.challenge.clone(),

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::introspect::addressed_to;
+use super::introspect::{addressed_to, same_resource};
 use super::{ExtensionGrant, GrantContext, GrantDecision, Params};
 use crate::client::{ClientType, OAuthClient};
 use crate::error::{ErrorCode, OAuthError};
@@ -16,11 +16,15 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// RFC 8693 token exchange of this server's own access tokens, without delegation
-/// (`actor_token`). A confidential client may trade a token it holds or one addressed to it
-/// (its home or a base URL is the token's audience), the usual case of a resource server
-/// calling another on the user's behalf. The new token acts for the same user, carries at most
-/// the subject token's scope, and joins its grant, so revoking the original revokes the
-/// exchanged one too.
+/// (`actor_token`). Off for every client until an administrator lists [`TOKEN_EXCHANGE`] in
+/// the client's `extension_grants`.
+///
+/// A confidential client may trade a token it holds, or one addressed to it as a resource
+/// server (it is marked `resource_server` and its home or a base URL is the token's audience):
+/// the usual case of a resource server calling another on the user's behalf. The new token
+/// acts for the same user, carries at most the subject token's scope and audience (or targets
+/// on the client's `exchange_audiences` list), lives no longer than the subject token, and
+/// joins its grant, so revoking the original revokes the exchanged one too.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenExchange;
 
@@ -50,7 +54,15 @@ impl ExtensionGrant for TokenExchange {
                 "subject_token_type: only `{ACCESS_TOKEN_TYPE}` is supported"
             )));
         }
-        if params.has("actor_token") {
+        // RFC 8693 §2.1: `actor_token_type` is required with `actor_token` and must not be
+        // sent without it.
+        let actor = params.one("actor_token")?;
+        if actor.is_none() && params.one("actor_token_type")?.is_some() {
+            return Err(OAuthError::invalid_request(
+                "actor_token_type: must not be sent without actor_token (RFC 8693 section 2.1)",
+            ));
+        }
+        if actor.is_some() {
             return Err(OAuthError::invalid_request(
                 "actor_token: delegation is not supported",
             ));
@@ -62,24 +74,25 @@ impl ExtensionGrant for TokenExchange {
                 "requested_token_type: only `{ACCESS_TOKEN_TYPE}` can be issued"
             )));
         }
+        // RFC 8693 §2.2.2: a subject token that is invalid, or unacceptable to this caller,
+        // is `invalid_request`, with one answer for both so nobody learns which tokens exist.
+        let unacceptable = || {
+            OAuthError::invalid_request(
+                "subject_token: is invalid, expired or revoked, or neither held by nor addressed \
+                 to this client",
+            )
+        };
         let rec = ctx
             .tokens
             .get(&TokenHash::of(subject_token))
             .await?
             .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(ctx.now))
-            // RFC 8693 §2.2.2: an unusable subject token is `invalid_request`.
-            .ok_or_else(|| {
-                OAuthError::invalid_request("subject_token: is invalid, expired or revoked")
-            })?;
+            .ok_or_else(unacceptable)?;
         // Only the token's holder, or a resource server the token is addressed to, may trade
         // it: otherwise any client that saw a user's token could mint its own for that user
         // (RFC 8693 §5; RFC 9700 §2.3 on audience restriction).
         if &rec.client_id != client.id() && !addressed_to(&rec.audience, client) {
-            return Err(OAuthError::new(
-                ErrorCode::UnauthorizedClient,
-                "subject_token: is not addressed to this client (its audience names neither \
-                 its home URL nor a base URL)",
-            ));
+            return Err(unacceptable());
         }
         let scope = match params.one("scope")? {
             Some(s) => Scope::parse(s)
@@ -87,17 +100,41 @@ impl ExtensionGrant for TokenExchange {
                 .intersection(&rec.scope),
             None => rec.scope.clone(),
         };
+        // The new token's audience: what the request names (`resource` and `audience`), each
+        // within the subject token's audience or the client's allow-list; by default the
+        // subject token's own. Never any other resource the server knows (RFC 8693 §5: an
+        // exchange must not widen what a token is good for).
+        let mut targets = params.all("resource");
+        targets.extend(params.all("audience"));
+        let allowed = &client.settings().exchange_audiences;
+        for target in &targets {
+            let within = rec.audience.iter().any(|a| same_resource(a, target))
+                || allowed.iter().any(|a| same_resource(a, target));
+            if !within {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!(
+                        "audience: `{}` is outside the subject token's audience and the \
+                         client's exchange audiences",
+                        crate::error::echo(target)
+                    ),
+                ));
+            }
+        }
+        let resources = if targets.is_empty() {
+            rec.audience.to_vec()
+        } else {
+            targets.into_iter().map(str::to_owned).collect()
+        };
         Ok(GrantDecision {
             subject: rec.subject.as_deref().map(str::to_owned),
             scope,
             refresh_token: false,
             issued_token_type: Some(ACCESS_TOKEN_TYPE.into()),
             grant: Some(rec.grant_id.clone()),
-            resources: params
-                .all("audience")
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            resources,
+            // Never outlives the token it was exchanged for.
+            not_after: Some(rec.expires_at),
         })
     }
 }

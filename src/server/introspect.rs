@@ -34,16 +34,22 @@ fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-/// Whether a token with `audience` is meant for `client` as a resource server: one of the
-/// audiences is the client's home URL or one of its base URLs.
+/// Whether a token with `audience` is meant for `client` as a resource server: an
+/// administrator marked the client as a resource server, and one of the audiences is its home
+/// URL or one of its base URLs. Without the mark a home URL is only where the application
+/// lives: anyone registering a client (CIMD) could otherwise claim another service's URL and
+/// read or exchange the tokens addressed there.
 pub(crate) fn addressed_to(audience: &[String], client: &OAuthClient) -> bool {
+    if !client.settings().resource_server {
+        return false;
+    }
     let mut urls = client.home_url().into_iter().chain(client.base_urls());
     urls.any(|u| audience.iter().any(|a| same_resource(a, u.as_str())))
 }
 
 /// Whether `audience` names `target`, comparing URLs in their parsed form so that
 /// `https://api.example.com` and `https://api.example.com/` agree.
-fn same_resource(audience: &str, target: &str) -> bool {
+pub(crate) fn same_resource(audience: &str, target: &str) -> bool {
     audience == target
         || matches!((Url::parse(audience), Url::parse(target)), (Ok(a), Ok(b)) if a == b)
 }
@@ -84,7 +90,7 @@ impl AuthorizationServer {
         let Some(rec) = self.tokens.get(&TokenHash::of(token)).await? else {
             return Ok(inactive);
         };
-        if rec.is_expired(self.now()) {
+        if rec.is_expired(self.now()) || !self.issued_to_active_client(&rec).await? {
             return Ok(inactive);
         }
         let holder = &rec.client_id == client.id();
@@ -170,7 +176,20 @@ impl AuthorizationServer {
         if rec.is_expired(self.now()) {
             return Err(invalid_token("the access token has expired"));
         }
+        if !self.issued_to_active_client(&rec).await? {
+            return Err(invalid_token("the access token is invalid or revoked"));
+        }
         Ok(rec)
+    }
+
+    /// Whether the client a token was issued to still exists and is active. Deleting a client
+    /// revokes its tokens, but a host store may have missed that (a crash between the two
+    /// calls, a replica behind): a token never outlives its client.
+    async fn issued_to_active_client(&self, rec: &TokenRecord) -> Result<bool, OAuthError> {
+        Ok(self
+            .client(rec.client_id.as_str())
+            .await?
+            .is_some_and(|c| !c.flows().is_empty()))
     }
 
     fn info(rec: &TokenRecord) -> Result<AccessTokenInfo, OAuthError> {

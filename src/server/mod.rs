@@ -12,6 +12,7 @@ mod authorize;
 mod exchange;
 mod introspect;
 mod params;
+mod rotations;
 mod token;
 
 use std::collections::HashMap;
@@ -87,19 +88,14 @@ pub struct GrantDecision {
     /// Targets besides the request's `resource` parameters (RFC 8693's `audience`), checked
     /// like them.
     pub resources: Vec<String>,
+    /// No token issued outlives this (token exchange: the subject token's expiry).
+    pub not_after: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
     locked_until: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone)]
-struct Rotation {
-    client_id: ClientId,
-    at: Timestamp,
-    body: String,
 }
 
 /// An OAuth 2.0 authorization server over the host's stores. Cheap to share: wrap it in an
@@ -120,10 +116,8 @@ pub struct AuthorizationServer {
     default_audience: Arc<[String]>,
     /// The issuer form-encoded, as every authorization response carries it (RFC 9207).
     encoded_issuer: String,
-    /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`. They
-    /// hold tokens in clear, so they live only in this process's memory and only for the
-    /// interval; with the setting off (the default) nothing is kept.
-    recent_rotations: Mutex<HashMap<TokenHash, Rotation>>,
+    /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`.
+    recent_rotations: rotations::RecentRotations,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -213,21 +207,30 @@ impl AuthorizationServerBuilder {
             extensions.insert(name, grant);
         }
         let default_audience = Arc::from([self.settings.default_audience().to_owned()]);
+        let mut reserved = vec![
+            self.settings.issuer().to_owned(),
+            self.settings.default_audience().to_owned(),
+        ];
+        reserved.extend(self.settings.resources.iter().cloned());
         Ok(AuthorizationServer {
             default_audience,
             encoded_issuer: authorize::form_encoded(self.settings.issuer()),
             settings: self.settings,
-            clients: ClientRegistry::new(self.clients),
+            clients: ClientRegistry::for_server(self.clients, self.tokens.clone(), reserved),
             tokens: self.tokens,
             memory: self.memory,
             users,
             clock: self.clock,
             extensions,
             password_failures: Mutex::default(),
-            recent_rotations: Mutex::default(),
+            recent_rotations: rotations::RecentRotations::default(),
         })
     }
 }
+
+/// The value of the `gty` JWT claim and introspection member on tokens a client holds for
+/// itself (RFC 9068 §5: such tokens must be distinguishable from users' tokens).
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The most `resource` values one request may carry (RFC 8707 allows several; an unbounded
 /// number would let an anonymous request make the server do unbounded lookups).
@@ -283,18 +286,38 @@ impl From<crate::RandomError> for OAuthError {
     }
 }
 
-/// What [`AuthorizationServer::issue`] issues.
+/// What [`AuthorizationServer::mint`] issues.
 pub(crate) struct Issue<'a> {
     client_id: &'a ClientId,
     /// The user the tokens act for; `None` for the client itself.
     subject: Option<Arc<str>>,
+    /// The access token's scope.
     scope: &'a Scope,
+    /// The access token's audience.
     audience: &'a Arc<[String]>,
     /// The family the tokens join; `None` starts a new one.
     grant: Option<&'a GrantId>,
-    with_refresh: bool,
+    /// A refresh token to issue beside the access token, if any.
+    refresh: Option<RefreshGrant<'a>>,
+    /// No token outlives this (an exchanged token: its subject token's expiry).
+    not_after: Option<Timestamp>,
     /// The time of the request, read once per request.
     now: Timestamp,
+}
+
+/// What a refresh token carries. RFC 6749 §6: a refresh token stands for the whole grant, so
+/// it keeps the grant's scope and audience when the access token beside it was narrowed.
+pub(crate) struct RefreshGrant<'a> {
+    scope: &'a Scope,
+    audience: &'a Arc<[String]>,
+    /// The end of the grant's absolute lifetime; `None` starts it now.
+    grant_expires_at: Option<Timestamp>,
+}
+
+/// Tokens made but not yet stored: the response, and the records to store with it.
+pub(crate) struct Minted {
+    issued: Issued,
+    records: Vec<(TokenHash, Arc<TokenRecord>)>,
 }
 
 /// An access token's text: opaque tokens live inline, JWTs are as long as their claims.
@@ -394,6 +417,27 @@ impl AuthorizationServer {
         }
     }
 
+    /// [`TokenStore::get`].
+    async fn record(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+        match &self.memory.tokens {
+            Some(memory) => Ok(memory.get_now(hash)),
+            None => self.tokens.get(hash).await,
+        }
+    }
+
+    /// [`TokenStore::take_and_insert`].
+    async fn take_and_store(
+        &self,
+        hash: &TokenHash,
+        check: crate::store::TakeCheck<'_>,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<crate::store::Take, StoreError> {
+        match &self.memory.tokens {
+            Some(memory) => memory.take_and_insert_now(hash, check, records),
+            None => self.tokens.take_and_insert(hash, check, records).await,
+        }
+    }
+
     /// [`TokenStore::take_if`].
     async fn take_record_if(
         &self,
@@ -406,15 +450,11 @@ impl AuthorizationServer {
         }
     }
 
-    /// Deletes clients and revokes their codes, tokens and consents.
+    /// Deletes clients and revokes their codes, tokens and consents (as
+    /// [`ClientRegistry::delete`] on [`Self::clients`] does).
     pub async fn delete_clients(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
-        for id in ids {
-            self.tokens.revoke_client(id).await?;
-            self.tokens
-                .revoke_consents(&ConsentOwner::Client(id.clone()))
-                .await?;
-        }
-        self.clients.store().delete_many(ids).await
+        let (deleted, _revoked) = self.clients.delete_counting(ids).await?;
+        Ok(deleted)
     }
 
     /// The consents of a user or a client.
@@ -431,7 +471,7 @@ impl AuthorizationServer {
     pub async fn purge_expired(&self) -> Result<usize, StoreError> {
         let now = self.now();
         let interval = self.settings.refresh_reuse_interval;
-        lock(&self.recent_rotations).retain(|_, r| r.at.plus_seconds(interval) > now);
+        self.recent_rotations.purge(now, interval);
         self.tokens.purge_expired(now).await
     }
 
@@ -530,20 +570,34 @@ impl AuthorizationServer {
         Ok(distinct.into_iter().map(str::to_owned).collect())
     }
 
-    /// Issues an access token (and optionally a refresh token) of one grant; a new grant
-    /// (`None`) takes its ID from the access token.
+    /// Issues and stores an access token (and optionally a refresh token) of one grant.
     async fn issue(&self, what: Issue<'_>) -> Result<Issued, OAuthError> {
+        let minted = self.mint(what)?;
+        self.store_records(&minted.records).await?;
+        Ok(minted.issued)
+    }
+
+    /// Makes an access token (and optionally a refresh token) of one grant, and the records
+    /// to store for them; a new grant (`None`) takes its ID from the access token.
+    fn mint(&self, what: Issue<'_>) -> Result<Minted, OAuthError> {
         let Issue {
             client_id,
             subject,
             scope,
             audience,
             grant,
-            with_refresh,
+            refresh,
+            not_after,
             now,
         } = what;
-        let lifetime = self.settings.access_token_lifetime;
-        let (random_part, refresh_token) = if with_refresh {
+        let lifetime = match not_after {
+            Some(end) => self
+                .settings
+                .access_token_lifetime
+                .min(end.0.saturating_sub(now.0)),
+            None => self.settings.access_token_lifetime,
+        };
+        let (random_part, refresh_token) = if refresh.is_some() {
             let (a, r) = random::token_pair()?;
             (a, Some(r))
         } else {
@@ -563,6 +617,7 @@ impl AuthorizationServer {
                     exp: now.plus_seconds(lifetime).0,
                     jti: random_part.as_str(),
                     scope: scope_text,
+                    gty: subject.is_none().then_some(CLIENT_CREDENTIALS),
                 };
                 AccessTokenText::Signed(
                     signer
@@ -575,7 +630,7 @@ impl AuthorizationServer {
         let grant = grant
             .cloned()
             .unwrap_or_else(|| GrantId::derived_from(&access_hash));
-        let record = |kind, expires_at| {
+        let record = |kind, scope: &Scope, audience: &Arc<[String]>, expires_at, grant_end| {
             Arc::new(TokenRecord {
                 kind,
                 client_id: client_id.clone(),
@@ -586,32 +641,49 @@ impl AuthorizationServer {
                 issued_at: now,
                 expires_at,
                 code: None,
+                grant_expires_at: grant_end,
             })
         };
-        let access = (
+        let mut records = Vec::with_capacity(2);
+        records.push((
             access_hash,
-            record(TokenKind::AccessToken, now.plus_seconds(lifetime)),
-        );
-        match &refresh_token {
-            // Both or neither: an access token whose refresh token was lost would strand the
-            // client when it expires.
-            Some(token) => {
-                let refresh = (
-                    TokenHash::of_bytes(token.as_bytes()),
-                    record(
-                        TokenKind::RefreshToken,
-                        now.plus_seconds(self.settings.refresh_token_lifetime),
-                    ),
-                );
-                self.store_records(&[access, refresh]).await?;
-            }
-            None => self.store_records(&[access]).await?,
+            record(
+                TokenKind::AccessToken,
+                scope,
+                audience,
+                now.plus_seconds(lifetime),
+                None,
+            ),
+        ));
+        // Both or neither, stored together: an access token whose refresh token was lost
+        // would strand the client when it expires.
+        if let (Some(token), Some(refresh)) = (&refresh_token, &refresh) {
+            let grant_end = refresh
+                .grant_expires_at
+                .unwrap_or_else(|| now.plus_seconds(self.settings.refresh_family_lifetime));
+            // Sliding, but never past the grant's absolute end.
+            let expires_at = now
+                .plus_seconds(self.settings.refresh_token_lifetime)
+                .min(grant_end);
+            records.push((
+                TokenHash::of_bytes(token.as_bytes()),
+                record(
+                    TokenKind::RefreshToken,
+                    refresh.scope,
+                    refresh.audience,
+                    expires_at,
+                    Some(grant_end),
+                ),
+            ));
         }
-        Ok(Issued {
-            access_token,
-            refresh_token,
-            expires_in: lifetime,
-            scope: scope.clone(),
+        Ok(Minted {
+            issued: Issued {
+                access_token,
+                refresh_token,
+                expires_in: lifetime,
+                scope: scope.clone(),
+            },
+            records,
         })
     }
 }

@@ -1,13 +1,13 @@
 //! The token endpoint (RFC 6749 §3.2, §4–§6; RFC 8693): client authentication and the grants.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
 use super::params::Form;
-use super::{AuthorizationServer, Failures, Issue, Issued, Params, Rotation, lock};
+use super::{AuthorizationServer, Failures, Issue, Issued, Params, RefreshGrant, lock};
 use crate::byteset::ByteSet;
 use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
@@ -297,6 +297,21 @@ impl AuthorizationServer {
             "password" => self.password_grant(&client, &form).await,
             "refresh_token" => self.refresh_grant(&client, &form).await,
             other => match self.extensions.get(other).cloned() {
+                // Extension grants are off for a client until an administrator lists them:
+                // token exchange mints tokens from other tokens, which no client should get
+                // by default.
+                Some(_)
+                    if !client
+                        .settings()
+                        .extension_grants
+                        .iter()
+                        .any(|g| g == other) =>
+                {
+                    Err(unauthorized(format!(
+                        "grant_type: the client may not use `{}`",
+                        super::echo(other)
+                    )))
+                }
                 Some(ext) => {
                     self.extension_grant(&client, params, &form, ext.as_ref())
                         .await
@@ -396,37 +411,44 @@ impl AuthorizationServer {
         Ok(scope)
     }
 
-    /// Takes a presented code or refresh token only if `check` passes on it, so that a
-    /// request that fails a check (another client's, expired, wrong verifier, wider scope)
-    /// does not use it up; what the check worked out comes back with the record.
-    async fn redeem<T: Send + Sync>(
+    /// Looks up a presented code or refresh token and runs `check` on it, taking nothing: a
+    /// request that fails a check (another client's, expired, wrong verifier, wider scope), or
+    /// fails afterwards (a directory or store error), does not use it up. What the check
+    /// worked out comes back with the record; [`Self::commit`] takes it.
+    async fn peek<T>(
         &self,
         hash: &TokenHash,
         missing: &'static str,
-        check: impl Fn(&TokenRecord) -> Result<T, OAuthError> + Sync,
+        check: impl Fn(&TokenRecord) -> Result<T, OAuthError>,
     ) -> Result<Redeemed<T>, OAuthError> {
-        // The store runs the check once; its result is kept for the answer.
-        let outcome = OnceLock::new();
-        let approve = |rec: &TokenRecord| {
-            let result = check(rec);
-            let ok = result.is_ok();
-            let _ = outcome.set(result);
-            ok
-        };
-        let taken = self.take_record_if(hash, &approve).await?;
-        let outcome = outcome.into_inner();
-        match taken {
-            Take::Missing => Err(invalid_grant(missing)),
+        if let Some(rec) = self.record(hash).await? {
+            let value = check(&rec)?;
+            return Ok(Redeemed::Taken(rec, value));
+        }
+        // Not there to use: taken before (a replay), or never issued. A check that refuses
+        // everything tells the two apart without taking anything.
+        match self.take_record_if(hash, &|_| false).await? {
             Take::AlreadyTaken(rec) => Ok(Redeemed::Replayed(rec)),
-            Take::Refused(rec) => Err(match outcome {
-                Some(Err(e)) => e,
-                _ => check(&rec).err().unwrap_or_else(|| invalid_grant(missing)),
-            }),
-            Take::Taken(rec) => match outcome {
-                Some(Ok(value)) => Ok(Redeemed::Taken(rec, value)),
-                // A store that took the record without asking: check it now.
-                _ => check(&rec).map(|value| Redeemed::Taken(rec, value)),
-            },
+            _ => Err(invalid_grant(missing)),
+        }
+    }
+
+    /// Takes the record [`Self::peek`] saw and stores what was minted for it, in one store
+    /// call: a future dropped before it has used nothing up, one dropped after it has issued
+    /// everything. `Ok(None)` when it was taken meanwhile by a concurrent request: a replay.
+    async fn commit(
+        &self,
+        hash: &TokenHash,
+        seen: &TokenRecord,
+        missing: &'static str,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<Option<Arc<TokenRecord>>, OAuthError> {
+        // Records never change, so the one checked is the one taken, or it was replaced.
+        let same = |rec: &TokenRecord| rec == seen;
+        match self.take_and_store(hash, &same, records).await? {
+            Take::Taken(_) => Ok(None),
+            Take::AlreadyTaken(rec) => Ok(Some(rec)),
+            Take::Missing | Take::Refused(_) => Err(invalid_grant(missing)),
         }
     }
 
@@ -483,6 +505,7 @@ impl AuthorizationServer {
         let code = form.code.required("code")?;
         let hash = TokenHash::of(code);
         let now = self.now();
+        const MISSING: &str = "code: is invalid, expired or revoked";
         let check = |rec: &TokenRecord| {
             check_presented(rec, TokenKind::AuthorizationCode, client, now, "code")?;
             self.check_code_binding(rec, form)?;
@@ -490,34 +513,41 @@ impl AuthorizationServer {
             // request, never add to them.
             self.narrow_audience(rec, &form.resources)
         };
-        let (rec, audience) = match self
-            .redeem(&hash, "code: is invalid, expired or revoked", check)
-            .await?
-        {
+        let (rec, audience) = match self.peek(&hash, MISSING, check).await? {
             Redeemed::Taken(rec, audience) => (rec, audience),
-            Redeemed::Replayed(rec) => {
-                // RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke
-                // everything issued from it.
-                if rec.kind == TokenKind::AuthorizationCode {
-                    self.tokens.revoke_grant(&rec.grant_id).await?;
-                }
-                return Err(invalid_grant(
-                    "code: has already been used; the tokens issued from it are revoked",
-                ));
-            }
+            Redeemed::Replayed(rec) => return Err(self.code_replayed(&rec).await),
         };
-        let issued = self
-            .issue(Issue {
-                client_id: client.id(),
-                subject: rec.subject.clone(),
+        let minted = self.mint(Issue {
+            client_id: client.id(),
+            subject: rec.subject.clone(),
+            scope: &rec.scope,
+            audience: &audience,
+            grant: Some(&rec.grant_id),
+            // The refresh token stands for the whole authorization, whatever `resource`
+            // narrowed the access token to.
+            refresh: (!client.settings().no_refresh_tokens).then_some(RefreshGrant {
                 scope: &rec.scope,
-                audience: &audience,
-                grant: Some(&rec.grant_id),
-                with_refresh: true,
-                now,
-            })
-            .await?;
-        Ok(token_body(&issued, None, None))
+                audience: &rec.audience,
+                grant_expires_at: rec.grant_expires_at,
+            }),
+            not_after: None,
+            now,
+        })?;
+        if let Some(replayed) = self.commit(&hash, &rec, MISSING, &minted.records).await? {
+            return Err(self.code_replayed(&replayed).await);
+        }
+        Ok(token_body(&minted.issued, None, None))
+    }
+
+    /// RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke everything
+    /// issued from it.
+    async fn code_replayed(&self, rec: &TokenRecord) -> OAuthError {
+        if rec.kind == TokenKind::AuthorizationCode
+            && let Err(e) = self.tokens.revoke_grant(&rec.grant_id).await
+        {
+            return e.into();
+        }
+        invalid_grant("code: has already been used; the tokens issued from it are revoked")
     }
 
     async fn client_credentials_grant(
@@ -547,7 +577,8 @@ impl AuthorizationServer {
                 scope: &scope,
                 audience: &audience,
                 grant: None,
-                with_refresh: false,
+                refresh: None,
+                not_after: None,
                 now: self.now(),
             })
             .await?;
@@ -593,7 +624,12 @@ impl AuthorizationServer {
                 scope: &scope,
                 audience: &audience,
                 grant: None,
-                with_refresh: true,
+                refresh: (!client.settings().no_refresh_tokens).then_some(RefreshGrant {
+                    scope: &scope,
+                    audience: &audience,
+                    grant_expires_at: None,
+                }),
+                not_after: None,
                 now: self.now(),
             })
             .await?;
@@ -633,9 +669,15 @@ impl AuthorizationServer {
                 "grant_type: the client no longer uses a flow that issues refresh tokens",
             ));
         }
+        if client.settings().no_refresh_tokens {
+            return Err(unauthorized(
+                "grant_type: the client is set not to receive refresh tokens",
+            ));
+        }
         let presented = form.refresh_token.required("refresh_token")?;
         let hash = TokenHash::of(presented);
         let now = self.now();
+        const MISSING: &str = "refresh_token: is invalid, expired or revoked";
         let check = |rec: &TokenRecord| {
             check_presented(rec, TokenKind::RefreshToken, client, now, "refresh_token")?;
             Ok((
@@ -643,71 +685,78 @@ impl AuthorizationServer {
                 self.narrow_audience(rec, &form.resources)?,
             ))
         };
-        let (rec, (requested, audience)) = match self
-            .redeem(
-                &hash,
-                "refresh_token: is invalid, expired or revoked",
-                check,
-            )
-            .await?
-        {
+        let (rec, (requested, audience)) = match self.peek(&hash, MISSING, check).await? {
             Redeemed::Taken(rec, checked) => (rec, checked),
             Redeemed::Replayed(rec) => {
-                let interval = self.settings.refresh_reuse_interval;
-                if interval > 0 {
-                    let recent = lock(&self.recent_rotations).get(&hash).cloned();
-                    if let Some(r) = recent
-                        && &r.client_id == client.id()
-                        && r.at.plus_seconds(interval) >= now
-                    {
-                        return Ok(r.body);
-                    }
-                }
-                // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two
-                // holders is an attacker; end the whole family.
-                if rec.kind == TokenKind::RefreshToken {
-                    self.tokens.revoke_grant(&rec.grant_id).await?;
-                }
-                return Err(invalid_grant(
-                    "refresh_token: was already used; every token of this grant is revoked",
-                ));
+                return self.refresh_replayed(client, &hash, &rec, now).await;
             }
         };
-        // The client and the user may both have lost scopes since the grant: never carry them
-        // forward.
+        // Every read that can fail happens before the refresh token is taken, so a failure
+        // leaves it usable and the client's retry is not mistaken for a replay. The client
+        // and the user may both have lost scopes since the grant: never carry them forward.
         let scope = self
             .for_user(
                 requested.intersection(client.scopes()),
                 rec.subject.as_deref(),
             )
             .await?;
-        let issued = self
-            .issue(Issue {
-                client_id: client.id(),
-                subject: rec.subject.clone(),
-                scope: &scope,
-                audience: &audience,
-                grant: Some(&rec.grant_id),
-                with_refresh: true,
-                now,
-            })
-            .await?;
+        let minted = self.mint(Issue {
+            client_id: client.id(),
+            subject: rec.subject.clone(),
+            scope: &scope,
+            audience: &audience,
+            grant: Some(&rec.grant_id),
+            // RFC 6749 §6: narrowing `scope` (or `resource`) narrows the new access token;
+            // the rotated refresh token keeps the grant's, as a refresh token not rotated
+            // would.
+            refresh: Some(RefreshGrant {
+                scope: &rec.scope,
+                audience: &rec.audience,
+                grant_expires_at: rec.grant_expires_at,
+            }),
+            not_after: None,
+            now,
+        })?;
+        if let Some(replayed) = self.commit(&hash, &rec, MISSING, &minted.records).await? {
+            return self.refresh_replayed(client, &hash, &replayed, now).await;
+        }
         // Without a `scope`, the request asked for the original grant's (RFC 6749 §6).
-        let body = token_body(&issued, Some(&requested), None);
-        if self.settings.refresh_reuse_interval > 0 {
-            let mut recent = lock(&self.recent_rotations);
-            let interval = self.settings.refresh_reuse_interval;
-            recent.retain(|_, r| r.at.plus_seconds(interval) >= now);
-            recent.insert(
-                hash,
-                Rotation {
-                    client_id: client.id().clone(),
-                    at: now,
-                    body: body.clone(),
-                },
-            );
+        let body = token_body(&minted.issued, Some(&requested), None);
+        if let Some(interval) = self.reuse_interval(client) {
+            self.recent_rotations
+                .insert(hash, client.id(), body.clone(), now, interval);
         }
         Ok(body)
+    }
+
+    /// The refresh reuse interval for `client`: confidential clients only (see
+    /// [`crate::ServerSettings::refresh_reuse_interval`] for why).
+    fn reuse_interval(&self, client: &OAuthClient) -> Option<u64> {
+        let interval = self.settings.refresh_reuse_interval;
+        (interval > 0 && client.client_type() == ClientType::Confidential).then_some(interval)
+    }
+
+    /// A refresh token that had been rotated out came back.
+    async fn refresh_replayed(
+        &self,
+        client: &OAuthClient,
+        hash: &TokenHash,
+        rec: &TokenRecord,
+        now: crate::clock::Timestamp,
+    ) -> Result<String, OAuthError> {
+        if let Some(interval) = self.reuse_interval(client)
+            && let Some(body) = self.recent_rotations.get(hash, client.id(), now, interval)
+        {
+            return Ok(body);
+        }
+        // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two holders
+        // is an attacker; end the whole family.
+        if rec.kind == TokenKind::RefreshToken {
+            self.tokens.revoke_grant(&rec.grant_id).await?;
+        }
+        Err(invalid_grant(
+            "refresh_token: was already used; every token of this grant is revoked",
+        ))
     }
 
     /// The scope a refresh asks for: the original grant's, or a subset of it (RFC 6749 §6).
@@ -778,7 +827,13 @@ impl AuthorizationServer {
                 scope: &scope,
                 audience: &audience,
                 grant: decision.grant.as_ref(),
-                with_refresh: decision.refresh_token,
+                refresh: (decision.refresh_token && !client.settings().no_refresh_tokens)
+                    .then_some(RefreshGrant {
+                        scope: &scope,
+                        audience: &audience,
+                        grant_expires_at: None,
+                    }),
+                not_after: decision.not_after,
                 now: self.now(),
             })
             .await?;

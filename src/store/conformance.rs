@@ -254,6 +254,7 @@ fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> 
         issued_at: Timestamp(expires.saturating_sub(60)),
         expires_at: Timestamp(expires),
         code: None,
+        grant_expires_at: Some(Timestamp(expires.saturating_add(3600))),
     }
 }
 
@@ -398,6 +399,75 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .await
             .expect("take_if"),
         Take::Missing
+    );
+
+    // Take and insert in one step: the successors are stored only with the take.
+    let exchange_grant = GrantId::generate().unwrap_or_else(|e| panic!("{e}"));
+    let presented = TokenHash::of(&fresh("presented"));
+    let presented_rec = record(TokenKind::RefreshToken, &client_a, &exchange_grant, far);
+    store
+        .insert(presented, Arc::new(presented_rec.clone()))
+        .await
+        .expect("insert");
+    let successor = |name: &str| {
+        (
+            TokenHash::of(&fresh(name)),
+            Arc::new(record(
+                TokenKind::RefreshToken,
+                &client_a,
+                &exchange_grant,
+                far,
+            )),
+        )
+    };
+    let refused = [successor("refused")];
+    assert_eq!(
+        store
+            .take_and_insert(&presented, &|_| false, &refused)
+            .await
+            .expect("take_and_insert"),
+        Take::Refused(Arc::new(presented_rec.clone()))
+    );
+    assert_eq!(
+        store.get(&refused[0].0).await.expect("get"),
+        None,
+        "a refused take stores nothing"
+    );
+    let issued = [successor("issued-a"), successor("issued-b")];
+    assert_eq!(
+        store
+            .take_and_insert(&presented, &|_| true, &issued)
+            .await
+            .expect("take_and_insert"),
+        Take::Taken(Arc::new(presented_rec.clone()))
+    );
+    for (hash, rec) in &issued {
+        assert_eq!(
+            store.get(hash).await.expect("get").as_deref(),
+            Some(rec.as_ref()),
+            "take_and_insert stores the successors"
+        );
+    }
+    let again = [successor("again")];
+    assert_eq!(
+        store
+            .take_and_insert(&presented, &|_| true, &again)
+            .await
+            .expect("take_and_insert"),
+        Take::AlreadyTaken(Arc::new(presented_rec.clone()))
+    );
+    assert_eq!(
+        store.get(&again[0].0).await.expect("get"),
+        None,
+        "a replay stores nothing"
+    );
+    assert_eq!(
+        store
+            .revoke_grant(&exchange_grant)
+            .await
+            .expect("revoke_grant"),
+        3,
+        "the taken record and its two successors"
     );
 
     // Concurrent take: exactly one winner per record, many rounds.

@@ -192,6 +192,15 @@ pub struct MemoryTokenStore {
 }
 
 impl MemoryTokenStore {
+    /// [`TokenStore::get`], answered at once.
+    pub(crate) fn get_now(&self, hash: &TokenHash) -> Option<Arc<TokenRecord>> {
+        lock(&self.tokens)
+            .records
+            .get(hash)
+            .filter(|e| !e.taken)
+            .map(|e| e.record.clone())
+    }
+
     /// [`TokenStore::take_if`], answered at once.
     pub(crate) fn take_if_now(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Take {
         // The check runs under the lock too: no one can take the record between the check and
@@ -208,13 +217,40 @@ impl MemoryTokenStore {
         }
     }
 
+    /// [`TokenStore::take_and_insert`], answered at once: the check, the mark and the inserts
+    /// under one lock.
+    pub(crate) fn take_and_insert_now(
+        &self,
+        hash: &TokenHash,
+        check: TakeCheck<'_>,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<Take, StoreError> {
+        let mut tokens = lock(&self.tokens);
+        let found = match tokens.records.get(hash) {
+            None => return Ok(Take::Missing),
+            Some(e) if e.taken => return Ok(Take::AlreadyTaken(e.record.clone())),
+            Some(e) if !check(&e.record) => return Ok(Take::Refused(e.record.clone())),
+            Some(e) => e.record.clone(),
+        };
+        Self::insert_locked(&mut tokens, records)?;
+        if let Some(e) = tokens.records.get_mut(hash) {
+            e.taken = true;
+        }
+        Ok(Take::Taken(found))
+    }
+
     /// [`TokenStore::insert_all`], answered at once.
     pub(crate) fn insert_records(
         &self,
         records: &[(TokenHash, Arc<TokenRecord>)],
     ) -> Result<(), StoreError> {
-        let mut tokens = lock(&self.tokens);
-        let tokens = &mut *tokens;
+        Self::insert_locked(&mut lock(&self.tokens), records)
+    }
+
+    fn insert_locked(
+        tokens: &mut Tokens,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<(), StoreError> {
         if records
             .iter()
             .any(|(_, r)| tokens.revoked.contains_key(&r.grant_id))
@@ -273,11 +309,7 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-        Ok(lock(&self.tokens)
-            .records
-            .get(hash)
-            .filter(|e| !e.taken)
-            .map(|e| e.record.clone()))
+        Ok(self.get_now(hash))
     }
 
     async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
@@ -295,6 +327,15 @@ impl TokenStore for MemoryTokenStore {
 
     async fn take_if(&self, hash: &TokenHash, check: TakeCheck<'_>) -> Result<Take, StoreError> {
         Ok(self.take_if_now(hash, check))
+    }
+
+    async fn take_and_insert(
+        &self,
+        hash: &TokenHash,
+        check: TakeCheck<'_>,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<Take, StoreError> {
+        self.take_and_insert_now(hash, check, records)
     }
 
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
@@ -434,6 +475,7 @@ mod tests {
             issued_at: Timestamp(0),
             expires_at: Timestamp(expires),
             code: None,
+            grant_expires_at: None,
         })
     }
 

@@ -196,6 +196,11 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
     /// For an authorization code: what redemption must match.
     pub code: Option<CodeBinding>,
+    /// The end of the grant's absolute lifetime: no refresh token of this grant lives past
+    /// it, however often it is rotated. Set on codes and refresh tokens; `None` (records
+    /// stored before it existed) leaves only the sliding lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_expires_at: Option<Timestamp>,
 }
 
 impl TokenRecord {
@@ -309,6 +314,32 @@ pub trait TokenStore: Send + Sync {
             Take::Taken(rec) if !seen && !check(&rec) => Take::Refused(rec),
             other => other,
         })
+    }
+
+    /// Takes the record under `hash` if `check` approves it (as [`Self::take_if`]) and, in the
+    /// same step, stores `records` (the tokens issued in exchange for it, under the rules of
+    /// [`Self::insert_all`]). On anything but [`Take::Taken`] nothing is stored.
+    ///
+    /// The token endpoint redeems codes and refresh tokens this way, as one call, so that a
+    /// request abandoned halfway (a client that disconnects, which drops the request's future
+    /// at its next `.await`) either has happened whole or not at all: a code or refresh token
+    /// is never used up with nothing issued for it, which the client's retry would turn into
+    /// a replay that revokes the grant.
+    ///
+    /// **Override this** with one transaction (or one lock) in a store that can. The default
+    /// calls [`Self::take_if`] and then [`Self::insert_all`]: a future dropped between the two,
+    /// or a process that dies there, leaves the record taken and nothing issued.
+    async fn take_and_insert(
+        &self,
+        hash: &TokenHash,
+        check: TakeCheck<'_>,
+        records: &[(TokenHash, Arc<TokenRecord>)],
+    ) -> Result<Take, StoreError> {
+        let taken = self.take_if(hash, check).await?;
+        if let Take::Taken(_) = &taken {
+            self.insert_all(records).await?;
+        }
+        Ok(taken)
     }
 
     /// Removes one record, taken or not; returns whether it existed.

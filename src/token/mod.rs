@@ -142,4 +142,9 @@ pub(crate) struct AccessClaims<'a> {
     pub jti: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub scope: &'a str,
+    /// `client_credentials` on a token the client holds for itself, so that a resource server
+    /// can tell it from a user's token even when a client ID equals a username (RFC 9068
+    /// §5). Absent on users' tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gty: Option<&'a str>,
 }
