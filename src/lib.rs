@@ -23,6 +23,8 @@
 //! - [`pkce`]: Proof Key for Code Exchange (RFC 7636).
 //! - [`store`]: the [`store::ClientStore`], [`store::TokenStore`] and [`store::HttpFetcher`]
 //!   traits the host implements, with in-memory implementations in [`store::memory`].
+//! - [`events`]: the [`events::SecurityEvents`] hook: replays, failed client authentication,
+//!   lockouts, untrusted redirect URIs and deleted clients, never with a secret in them.
 //! - [`clock`]: time as a trait, so tests never sleep.
 //!
 //! ## Example: one authorization code + PKCE flow
@@ -131,6 +133,7 @@ pub mod client;
 pub mod clock;
 mod constant_time;
 pub mod error;
+pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod pkce;

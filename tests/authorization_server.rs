@@ -76,9 +76,26 @@ impl portcullis::users::UserDirectory for FlakyUsers {
     }
 }
 
+/// Every security event the server reported.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<portcullis::events::SecurityEvent>>);
+
+impl portcullis::events::SecurityEvents for Recorded {
+    fn report(&self, event: &portcullis::events::SecurityEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl Recorded {
+    fn take(&self) -> Vec<portcullis::events::SecurityEvent> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
 struct Env {
     server: AuthorizationServer,
     users: Arc<FlakyUsers>,
+    events: Arc<Recorded>,
     clock: ManualClock,
     public: OAuthClient,
     conf: OAuthClient,
@@ -107,8 +124,10 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
         .insert("bob", "bob-password", Scope::parse("read").unwrap())
         .unwrap();
     let clock = ManualClock::new(Timestamp(1_800_000_000));
+    let events = Arc::new(Recorded::default());
     let server = crate::with_stores(AuthorizationServer::builder(settings))
         .users(users.clone())
+        .security_events(events.clone())
         .clock(Arc::new(clock.clone()))
         .extension_grant(Arc::new(DemoGrant))
         .build()
@@ -168,6 +187,7 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
     Env {
         server,
         users,
+        events,
         clock,
         public,
         conf,
@@ -2430,4 +2450,158 @@ async fn an_inactive_clients_token_is_inactive() {
         .unwrap();
     assert!(e.server.validate_access_token(access, API).await.is_err());
     assert_eq!(e.introspect(access).await["active"], false);
+}
+
+// ---------------------------------------------------------------- security events
+
+#[tokio::test]
+async fn security_events_report_what_an_operator_must_see_without_secrets() {
+    use portcullis::events::SecurityEvent as E;
+    let e = env().await;
+    let conf = e.conf.id().clone();
+    let public = e.public.id().clone();
+
+    // A replayed code.
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let first = e.redeem_public(&code, p.verifier.secret()).await.json();
+    e.redeem_public(&code, p.verifier.secret()).await;
+    assert!(matches!(
+        &e.events.take()[..],
+        [E::CodeReplayed { client_id, user: Some(u), revoked: 3 }] if *client_id == public && u == "alice"
+    ));
+    let _ = first;
+
+    // A replayed refresh token.
+    let t = e.conf_password_tokens(&[]).await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    e.conf_refresh(rt, &[]).await;
+    e.conf_refresh(rt, &[]).await;
+    assert!(matches!(
+        &e.events.take()[..],
+        [E::RefreshReplayed { client_id, user: Some(u), revoked: 4 }] if *client_id == conf && u == "alice"
+    ));
+
+    // Failed client authentication, counted per client; an unknown ID is cut.
+    for _ in 0..2 {
+        e.server
+            .token(
+                Some(&basic(conf.as_str(), "wrong-secret")),
+                &params(&[("grant_type", "client_credentials")]),
+            )
+            .await;
+    }
+    let long = "n".repeat(300);
+    e.server
+        .token(
+            Some(&basic(&long, "x")),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    let events = e.events.take();
+    assert_eq!(
+        events,
+        [
+            E::ClientAuthenticationFailed {
+                client_id: conf.as_str().into(),
+                known: true,
+                failures: 1
+            },
+            E::ClientAuthenticationFailed {
+                client_id: conf.as_str().into(),
+                known: true,
+                failures: 2
+            },
+            E::ClientAuthenticationFailed {
+                client_id: format!("{}...", "n".repeat(portcullis::server::MAX_ECHO_CHARS)),
+                known: false,
+                failures: 0
+            },
+        ]
+    );
+    // A success starts the count again, and the client is never locked out.
+    let ok = e.conf_post(&[("grant_type", "client_credentials")]).await;
+    assert_eq!(ok.status, 200);
+    e.server
+        .token(
+            Some(&basic(conf.as_str(), "wrong-secret")),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!(
+        e.events.take(),
+        [E::ClientAuthenticationFailed {
+            client_id: conf.as_str().into(),
+            known: true,
+            failures: 1
+        }]
+    );
+
+    // A lockout, keyed by the normalised username.
+    for name in ["Bob", " bob", "BOB ", "bob", "bob"] {
+        e.conf_post(&[
+            ("grant_type", "password"),
+            ("username", name),
+            ("password", "nope"),
+        ])
+        .await;
+    }
+    let locked = e
+        .conf_post(&[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", "bob-password"),
+        ])
+        .await;
+    assert!(
+        r_description(&locked).contains("too many failed attempts"),
+        "{}",
+        locked.body
+    );
+    assert_eq!(
+        e.events.take(),
+        [E::PasswordLockout {
+            client_id: conf.clone(),
+            username: "bob".into()
+        }]
+    );
+
+    // An untrusted redirect URI recorded for a logged-in user.
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", public.as_str()),
+        ("redirect_uri", "https://evil.example/cb"),
+    ]);
+    e.server.authorize(&q, Some("alice")).await;
+    assert_eq!(
+        e.events.take(),
+        [E::UntrustedRedirectUriRecorded {
+            client_id: public.clone(),
+            user: Some("alice".into()),
+            redirect_uri: "https://evil.example/cb".into()
+        }]
+    );
+
+    // A deleted client, with what was revoked.
+    e.public_tokens("alice").await;
+    e.server
+        .clients()
+        .delete(std::slice::from_ref(&public))
+        .await
+        .unwrap();
+    assert!(matches!(
+        &e.events.take()[..],
+        [E::ClientDeleted { client_id, tokens_revoked }] if *client_id == public && *tokens_revoked >= 2
+    ));
+
+    // Nothing secret in any of them.
+    let shown = format!("{events:?}");
+    assert!(!shown.contains(CONF_SECRET) && !shown.contains("wrong-secret"));
+}
+
+fn r_description(r: &EndpointResponse) -> String {
+    r.json()["error_description"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }

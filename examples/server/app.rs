@@ -69,6 +69,15 @@ pub fn load_seed(path: &str) -> Result<Seed, String> {
     serde_path_to_error::deserialize(de).map_err(|e| format!("{path}: {}: {}", e.path(), e.inner()))
 }
 
+/// Security events go to standard error, one line each (they never hold a secret).
+struct LogSecurityEvents;
+
+impl portcullis::events::SecurityEvents for LogSecurityEvents {
+    fn report(&self, event: &portcullis::events::SecurityEvent) {
+        eprintln!("security event: {event:?}");
+    }
+}
+
 /// How long a login session lasts.
 const SESSION_LIFETIME: u64 = 8 * 3600;
 /// Failed logins per user before the login form refuses that user for a while.
@@ -213,6 +222,7 @@ pub async fn build(
     let server = AuthorizationServer::builder(settings)
         .users(users.clone())
         .clock(clock.clone())
+        .security_events(Arc::new(LogSecurityEvents))
         .build()
         .map_err(|e| e.to_string())?;
     for (i, c) in seed.clients.into_iter().enumerate() {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::model::{Badge, ClientId, ClientSettings, ClientType, NewClient, OAuthClient};
 use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, SecretHash};
 use crate::error::InvalidField;
+use crate::events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
 use crate::random::RandomError;
 use crate::redirect::{RedirectRejection, TrustedRedirectUri};
 use crate::store::{ClientQuery, ClientStore, ConsentOwner, StoreError, TokenStore};
@@ -85,6 +86,7 @@ pub struct ClientRegistry {
     /// Where the codes, tokens and consents of deleted clients are revoked, if the registry
     /// belongs to a server.
     tokens: Option<Arc<dyn TokenStore>>,
+    events: Arc<dyn SecurityEvents>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -102,22 +104,25 @@ impl ClientRegistry {
             store,
             reserved: Arc::from([]),
             tokens: None,
+            events: Arc::new(NoSecurityEvents),
         }
     }
 
     /// The registry of a server: `reserved` are the audiences (issuer, default audience,
     /// configured resources) that only a client marked `resource_server` may have as its home
-    /// or a base URL, and deleting a client revokes its codes, tokens and consents in
-    /// `tokens`.
-    pub fn for_server(
+    /// or a base URL, deleting a client revokes its codes, tokens and consents in `tokens`,
+    /// and deletions and recorded redirect URIs are reported to `events`.
+    pub(crate) fn for_server(
         store: Arc<dyn ClientStore>,
         tokens: Arc<dyn TokenStore>,
         reserved: Vec<String>,
+        events: Arc<dyn SecurityEvents>,
     ) -> Self {
         ClientRegistry {
             store,
             reserved: reserved.into(),
             tokens: Some(tokens),
+            events,
         }
     }
 
@@ -305,7 +310,17 @@ impl ClientRegistry {
                     .await?;
             }
         }
-        Ok((self.store.delete_many(ids).await?, revoked))
+        let mut deleted = 0;
+        for (i, id) in ids.iter().enumerate() {
+            if self.store.delete_many(std::slice::from_ref(id)).await? > 0 {
+                deleted += 1;
+                self.events.report(&SecurityEvent::ClientDeleted {
+                    client_id: id.clone(),
+                    tokens_revoked: revoked.get(i).copied().unwrap_or(0),
+                });
+            }
+        }
+        Ok((deleted, revoked))
     }
 
     /// The clients matching `filter`, ordered by name.
@@ -327,6 +342,16 @@ impl ClientRegistry {
         client: &OAuthClient,
         requested: &str,
     ) -> Result<TrustedRedirectUri, ClientError> {
+        self.check_redirect_uri_by(client, requested, None).await
+    }
+
+    /// [`Self::check_redirect_uri`] for a request of `user`, whom the event names.
+    pub(crate) async fn check_redirect_uri_by(
+        &self,
+        client: &OAuthClient,
+        requested: &str,
+        user: Option<&str>,
+    ) -> Result<TrustedRedirectUri, ClientError> {
         match client.check_redirect_uri(requested) {
             Ok(trusted) => Ok(trusted),
             Err(rejection) => {
@@ -335,10 +360,19 @@ impl ClientRegistry {
                     .untrusted_redirect_uris()
                     .iter()
                     .any(|u| u == requested);
-                if rejection.is_reviewable() && !listed {
-                    self.store
+                if rejection.is_reviewable()
+                    && !listed
+                    && self
+                        .store
                         .record_untrusted_redirect_uri(client.id(), requested)
-                        .await?;
+                        .await?
+                {
+                    self.events
+                        .report(&SecurityEvent::UntrustedRedirectUriRecorded {
+                            client_id: client.id().clone(),
+                            user: user.map(str::to_owned),
+                            redirect_uri: requested.to_owned(),
+                        });
                 }
                 Err(rejection.into())
             }

@@ -254,7 +254,7 @@ impl AuthorizationServer {
         // Until the client and redirect URI are known good, errors go to the user, never to a
         // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
         let (client, redirect, redirect_given) =
-            match self.client_and_redirect(&request, user.is_some()).await {
+            match self.client_and_redirect(&request, user).await {
                 Ok(found) => found,
                 Err(e) => return Authorize::Refused(e),
             };
@@ -339,13 +339,13 @@ impl AuthorizationServer {
     }
 
     /// The client and the redirect URI to answer at. An untrusted redirect URI is recorded for
-    /// review only when a user is `authenticated`: the seed holds a URI for review when a user
+    /// review only when a `user` is logged in: the seed holds a URI for review when a user
     /// tries to authorize with it, and an anonymous request must write nothing, or anyone
     /// could fill a client's review list.
     async fn client_and_redirect(
         &self,
         request: &Request<'_>,
-        authenticated: bool,
+        user: Option<&str>,
     ) -> Result<(Arc<OAuthClient>, TrustedRedirectUri, bool), OAuthError> {
         let raw_id = request.client_id.required("client_id")?;
         ClientId::check(raw_id).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -357,9 +357,9 @@ impl AuthorizationServer {
         })?;
         match request.redirect_uri.get("redirect_uri")? {
             Some(uri) => {
-                let trusted = if authenticated {
+                let trusted = if user.is_some() {
                     self.clients
-                        .check_redirect_uri(&client, uri)
+                        .check_redirect_uri_by(&client, uri, user)
                         .await
                         .map_err(|e| OAuthError::invalid_request(e.to_string()))?
                 } else {

@@ -13,6 +13,7 @@ mod exchange;
 mod introspect;
 mod params;
 mod rotations;
+mod throttle;
 mod token;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::client::{ClientId, ClientRegistry, OAuthClient};
 use crate::clock::{Clock, SystemClock, Timestamp};
 pub use crate::error::MAX_ECHO_CHARS;
 use crate::error::{ErrorCode, InvalidField, OAuthError, echo};
+use crate::events::{NoSecurityEvents, SecurityEvents};
 use crate::random;
 use crate::scope::Scope;
 use crate::settings::ServerSettings;
@@ -92,12 +94,6 @@ pub struct GrantDecision {
     pub not_after: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    locked_until: Option<Timestamp>,
-}
-
 /// An OAuth 2.0 authorization server over the host's stores. Cheap to share: wrap it in an
 /// `Arc` and call it from every route.
 pub struct AuthorizationServer {
@@ -111,7 +107,11 @@ pub struct AuthorizationServer {
     users: Arc<dyn UserDirectory>,
     clock: Arc<dyn Clock>,
     extensions: HashMap<String, Arc<dyn ExtensionGrant>>,
-    password_failures: Mutex<HashMap<String, Failures>>,
+    events: Arc<dyn SecurityEvents>,
+    password_throttle: throttle::PasswordThrottle,
+    /// Failed client authentications per existing client since its last success, for the
+    /// security events. Bounded by the number of clients.
+    auth_failures: Mutex<HashMap<ClientId, u64>>,
     /// The audience of tokens requested without `resource`, shared by all of them.
     default_audience: Arc<[String]>,
     /// The issuer form-encoded, as every authorization response carries it (RFC 9207).
@@ -144,6 +144,7 @@ pub struct AuthorizationServerBuilder {
     users: Option<Arc<dyn UserDirectory>>,
     clock: Arc<dyn Clock>,
     extensions: Vec<Arc<dyn ExtensionGrant>>,
+    events: Arc<dyn SecurityEvents>,
 }
 
 impl AuthorizationServerBuilder {
@@ -180,6 +181,12 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Where security events go (default: nowhere). See [`crate::events`].
+    pub fn security_events(mut self, events: Arc<dyn SecurityEvents>) -> Self {
+        self.events = events;
+        self
+    }
+
     /// Removes every extension grant, token exchange included.
     pub fn without_extension_grants(mut self) -> Self {
         self.extensions.clear();
@@ -212,17 +219,28 @@ impl AuthorizationServerBuilder {
             self.settings.default_audience().to_owned(),
         ];
         reserved.extend(self.settings.resources.iter().cloned());
+        let password_throttle = throttle::PasswordThrottle::new(
+            self.settings.password_max_failures,
+            self.settings.password_lockout,
+        );
         Ok(AuthorizationServer {
             default_audience,
             encoded_issuer: authorize::form_encoded(self.settings.issuer()),
             settings: self.settings,
-            clients: ClientRegistry::for_server(self.clients, self.tokens.clone(), reserved),
+            clients: ClientRegistry::for_server(
+                self.clients,
+                self.tokens.clone(),
+                reserved,
+                self.events.clone(),
+            ),
+            password_throttle,
             tokens: self.tokens,
             memory: self.memory,
             users,
             clock: self.clock,
             extensions,
-            password_failures: Mutex::default(),
+            events: self.events,
+            auth_failures: Mutex::default(),
             recent_rotations: rotations::RecentRotations::default(),
         })
     }
@@ -262,7 +280,7 @@ pub(crate) fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -375,6 +393,7 @@ impl AuthorizationServer {
             users: None,
             clock: Arc::new(SystemClock),
             extensions: vec![Arc::new(TokenExchange)],
+            events: Arc::new(NoSecurityEvents),
         }
     }
 

@@ -7,10 +7,12 @@ use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
 use super::params::Form;
-use super::{AuthorizationServer, Failures, Issue, Issued, Params, RefreshGrant, lock};
+use super::throttle::{self, Attempt};
+use super::{AuthorizationServer, Issue, Issued, Params, RefreshGrant, echo, lock};
 use crate::byteset::ByteSet;
 use crate::client::{ClientId, ClientType, Flow, OAuthClient, SecretHash};
 use crate::error::{ErrorCode, OAuthError};
+use crate::events::SecurityEvent;
 use crate::scope::Scope;
 use crate::store::{Take, TokenHash, TokenKind, TokenRecord};
 
@@ -20,10 +22,6 @@ pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
     "password",
     "refresh_token",
 ];
-
-/// The most distinct usernames whose failed password attempts are remembered; past that,
-/// users who are not locked are forgotten first, so guessing random names cannot grow memory.
-const MAX_THROTTLED_USERS: usize = 10_000;
 
 /// A JSON answer of the token, introspection or revocation endpoint, ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,21 +370,55 @@ impl AuthorizationServer {
         let Some(client) = client else {
             // Same work as a real check, so timing does not reveal which IDs exist.
             SecretHash::spend_equal_time(secret.as_deref().unwrap_or_default());
+            self.events
+                .report(&SecurityEvent::ClientAuthenticationFailed {
+                    client_id: echo(&id).into_owned(),
+                    known: false,
+                    failures: 0,
+                });
             return Err(failed());
         };
-        match (client.client_type(), secret) {
-            (ClientType::Public, None) => Ok((client, ClientAuth::None)),
+        let authenticated = match (client.client_type(), &secret) {
+            (ClientType::Public, None) => true,
             // Same answer as for an unknown ID, so the response does not tell which IDs
             // exist.
-            (ClientType::Confidential, None) => Err(failed()),
-            (_, Some(secret)) => {
-                if client.verify_secret(&secret) {
-                    Ok((client, method))
-                } else {
-                    Err(failed())
-                }
-            }
+            (ClientType::Confidential, None) => false,
+            // The secret is compared in constant time against its salted hash.
+            (_, Some(secret)) => client.verify_secret(secret),
+        };
+        if !authenticated {
+            self.authentication_failed(client.id());
+            return Err(failed());
         }
+        if secret.is_some() {
+            lock(&self.auth_failures).remove(client.id());
+        }
+        let method = if secret.is_some() {
+            method
+        } else {
+            ClientAuth::None
+        };
+        Ok((client, method))
+    }
+
+    /// Counts a failed authentication of an existing client and reports it. RFC 6749 §2.3.1
+    /// asks for protection against brute force: secrets the server generates have 256 bits,
+    /// keyed-in ones a minimum length, and checks run in constant time; rate limiting by
+    /// address is the host's (the events tell it when). The client is never locked out: that
+    /// would let anyone who knows a client ID disable the client.
+    fn authentication_failed(&self, client_id: &ClientId) {
+        let failures = {
+            let mut counts = lock(&self.auth_failures);
+            let n = counts.entry(client_id.clone()).or_default();
+            *n = n.saturating_add(1);
+            *n
+        };
+        self.events
+            .report(&SecurityEvent::ClientAuthenticationFailed {
+                client_id: client_id.as_str().to_owned(),
+                known: true,
+                failures,
+            });
     }
 
     /// What the client asked for (its own scopes when it named none, RFC 6749 §3.3), narrowed
@@ -542,10 +574,15 @@ impl AuthorizationServer {
     /// RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked; revoke everything
     /// issued from it.
     async fn code_replayed(&self, rec: &TokenRecord) -> OAuthError {
-        if rec.kind == TokenKind::AuthorizationCode
-            && let Err(e) = self.tokens.revoke_grant(&rec.grant_id).await
-        {
-            return e.into();
+        if rec.kind == TokenKind::AuthorizationCode {
+            match self.tokens.revoke_grant(&rec.grant_id).await {
+                Ok(revoked) => self.events.report(&SecurityEvent::CodeReplayed {
+                    client_id: rec.client_id.clone(),
+                    user: rec.subject.as_deref().map(str::to_owned),
+                    revoked,
+                }),
+                Err(e) => return e.into(),
+            }
         }
         invalid_grant("code: has already been used; the tokens issued from it are revoked")
     }
@@ -599,20 +636,32 @@ impl AuthorizationServer {
         let username = form.username.required("username")?;
         let password = form.password.required("password")?;
         let now = self.now();
-        if lock(&self.password_failures)
-            .get(username)
-            .and_then(|f| f.locked_until)
-            .is_some_and(|until| until > now)
-        {
-            return Err(invalid_grant(
-                "username: too many failed attempts; try again later (RFC 6749 section 4.3.2)",
-            ));
+        let key = throttle::normalise(username);
+        match self.password_throttle.begin(&key, now) {
+            Attempt::Allowed => {}
+            Attempt::Locked { newly } => {
+                if newly {
+                    self.events.report(&SecurityEvent::PasswordLockout {
+                        client_id: client.id().clone(),
+                        username: echo(&key).into_owned(),
+                    });
+                }
+                return Err(invalid_grant(
+                    "username: too many failed attempts; try again later (RFC 6749 section 4.3.2)",
+                ));
+            }
+            Attempt::Full => {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "username: too many users are being throttled; try again later",
+                ));
+            }
         }
+        // The attempt is counted already; only a right password takes it back.
         let Some(user) = self.users.verify_password(username, password).await? else {
-            self.record_password_failure(username, now);
             return Err(invalid_grant("username or password is wrong"));
         };
-        lock(&self.password_failures).remove(username);
+        self.password_throttle.succeeded(&key);
         let scope = self
             .for_user(Self::requested_scope(client, asked.as_ref()), Some(&user))
             .await?;
@@ -634,27 +683,6 @@ impl AuthorizationServer {
             })
             .await?;
         Ok(token_body(&issued, asked.as_ref(), None))
-    }
-
-    fn record_password_failure(&self, username: &str, now: crate::Timestamp) {
-        let mut failures = lock(&self.password_failures);
-        if failures.len() >= MAX_THROTTLED_USERS && !failures.contains_key(username) {
-            failures.retain(|_, f| f.locked_until.is_some_and(|u| u > now));
-        }
-        let f = failures.entry(username.to_owned()).or_insert(Failures {
-            count: 0,
-            locked_until: None,
-        });
-        if f.locked_until.is_some_and(|u| u <= now) {
-            *f = Failures {
-                count: 0,
-                locked_until: None,
-            };
-        }
-        f.count += 1;
-        if f.count >= self.settings.password_max_failures {
-            f.locked_until = Some(now.plus_seconds(self.settings.password_lockout));
-        }
     }
 
     async fn refresh_grant(
@@ -752,7 +780,12 @@ impl AuthorizationServer {
         // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two holders
         // is an attacker; end the whole family.
         if rec.kind == TokenKind::RefreshToken {
-            self.tokens.revoke_grant(&rec.grant_id).await?;
+            let revoked = self.tokens.revoke_grant(&rec.grant_id).await?;
+            self.events.report(&SecurityEvent::RefreshReplayed {
+                client_id: rec.client_id.clone(),
+                user: rec.subject.as_deref().map(str::to_owned),
+                revoked,
+            });
         }
         Err(invalid_grant(
             "refresh_token: was already used; every token of this grant is revoked",
