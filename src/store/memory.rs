@@ -174,8 +174,30 @@ impl Hasher for DigestHasher {
 #[derive(Debug, Default)]
 struct Tokens {
     records: HashMap<TokenHash, Entry, BuildHasherDefault<DigestHasher>>,
+    /// The records of each grant, so that revoking one (a replay, a revocation request) costs
+    /// the grant's few records, not a scan of the whole table.
+    by_grant: HashMap<GrantId, Vec<TokenHash>>,
     /// Revoked grants, until the time their last record would have expired.
     revoked: HashMap<GrantId, Timestamp>,
+}
+
+impl Tokens {
+    /// Forgets `hash` in its grant's index entry.
+    fn unindex(&mut self, grant: &GrantId, hash: &TokenHash) {
+        if let Some(hashes) = self.by_grant.get_mut(grant) {
+            hashes.retain(|h| h != hash);
+            if hashes.is_empty() {
+                self.by_grant.remove(grant);
+            }
+        }
+    }
+
+    /// Removes one record and its index entry.
+    fn remove(&mut self, hash: &TokenHash) -> Option<Entry> {
+        let entry = self.records.remove(hash)?;
+        self.unindex(&entry.record.grant_id, hash);
+        Some(entry)
+    }
 }
 
 #[derive(Debug)]
@@ -267,10 +289,15 @@ impl MemoryTokenStore {
                         record: record.clone(),
                         taken: false,
                     });
+                    tokens
+                        .by_grant
+                        .entry(record.grant_id.clone())
+                        .or_default()
+                        .push(*hash);
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {
                     for (stored, _) in records.iter().take(i) {
-                        tokens.records.remove(stored);
+                        tokens.remove(stored);
                     }
                     return Err(StoreError::Duplicate);
                 }
@@ -281,8 +308,19 @@ impl MemoryTokenStore {
 
     fn remove_where(&self, pred: impl Fn(&TokenRecord) -> bool) -> usize {
         let mut tokens = lock(&self.tokens);
+        let tokens = &mut *tokens;
         let before = tokens.records.len();
-        tokens.records.retain(|_, e| !pred(&e.record));
+        let by_grant = &mut tokens.by_grant;
+        tokens.records.retain(|hash, e| {
+            let remove = pred(&e.record);
+            if remove && let Some(hashes) = by_grant.get_mut(&e.record.grant_id) {
+                hashes.retain(|h| h != hash);
+                if hashes.is_empty() {
+                    by_grant.remove(&e.record.grant_id);
+                }
+            }
+            !remove
+        });
         let after = tokens.records.len();
         // A purge can empty most of the table, and removed entries can leave tombstones that
         // lengthen later probes. A mostly empty table is rebuilt smaller: that clears them,
@@ -339,21 +377,19 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(lock(&self.tokens).records.remove(hash).is_some())
+        Ok(lock(&self.tokens).remove(hash).is_some())
     }
 
     async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
         let mut tokens = lock(&self.tokens);
-        let before = tokens.records.len();
         let mut until: Option<Timestamp> = None;
-        tokens.records.retain(|_, e| {
-            let hit = &e.record.grant_id == grant;
-            if hit {
+        let mut removed = 0;
+        for hash in tokens.by_grant.remove(grant).unwrap_or_default() {
+            if let Some(e) = tokens.records.remove(&hash) {
                 until = until.max(Some(e.record.expires_at));
+                removed += 1;
             }
-            !hit
-        });
-        let removed = before - tokens.records.len();
+        }
         if let Some(until) = until {
             let mark = tokens.revoked.entry(grant.clone()).or_insert(until);
             *mark = (*mark).max(until);
@@ -511,6 +547,61 @@ mod tests {
                 store.insert_all(&late).await,
                 Err(StoreError::GrantRevoked)
             ));
+        });
+    }
+
+    /// The grant index names exactly the stored records.
+    fn index_matches(store: &MemoryTokenStore) {
+        let tokens = lock(&store.tokens);
+        let indexed: usize = tokens.by_grant.values().map(Vec::len).sum();
+        assert_eq!(indexed, tokens.records.len());
+        for (grant, hashes) in &tokens.by_grant {
+            for h in hashes {
+                assert_eq!(&tokens.records[h].record.grant_id, grant);
+            }
+        }
+    }
+
+    #[test]
+    fn revoking_a_grant_uses_the_index_which_every_removal_keeps_current() {
+        let store = MemoryTokenStore::default();
+        block_on(async {
+            for g in 0..10u64 {
+                let grant = GrantId::new(format!("g{g}"));
+                for n in 0..3u64 {
+                    let hash = TokenHash::of(&format!("{g}-{n}"));
+                    store
+                        .insert(hash, access_record(&grant, 100 + n * 100))
+                        .await
+                        .unwrap();
+                }
+            }
+            index_matches(&store);
+            assert!(store.remove(&TokenHash::of("0-0")).await.unwrap());
+            index_matches(&store);
+            assert_eq!(store.purge_expired(Timestamp(150)).await.unwrap(), 9);
+            index_matches(&store);
+            assert_eq!(store.revoke_grant(&GrantId::new("g1")).await.unwrap(), 2);
+            assert_eq!(store.revoke_grant(&GrantId::new("g1")).await.unwrap(), 0);
+            index_matches(&store);
+            let dup = [
+                (
+                    TokenHash::of("new"),
+                    access_record(&GrantId::new("g9"), 900),
+                ),
+                (
+                    TokenHash::of("9-2"),
+                    access_record(&GrantId::new("g9"), 900),
+                ),
+            ];
+            assert!(store.insert_all(&dup).await.is_err());
+            index_matches(&store);
+            store
+                .revoke_client(&ClientId::new("c").unwrap())
+                .await
+                .unwrap();
+            index_matches(&store);
+            assert!(lock(&store.tokens).by_grant.is_empty());
         });
     }
 

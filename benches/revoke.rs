@@ -1,0 +1,101 @@
+//! Revoking a grant (a code or refresh replay, a revocation request) with [`RESIDENT`] records
+//! of other grants in the memory token store.
+//!
+//! `revoke/indexed` is the store as it is: the grant's records are found through an index by
+//! grant. `revoke/full_scan` is the same work done the way the store did it before that index
+//! (one pass over every record), on a table of the same size in the same run: the yardstick
+//! the ratio in docs/performance.md is stated against.
+//!
+//! Run with `cargo bench --bench revoke`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use portcullis::clock::Timestamp;
+use portcullis::store::memory::MemoryTokenStore;
+use portcullis::store::{GrantId, TokenHash, TokenKind, TokenRecord, TokenStore};
+use portcullis::{ClientId, Scope};
+use tokio::runtime::Runtime;
+
+/// Records kept in the store throughout, two per grant (an access and a refresh token).
+const RESIDENT: usize = 500_000;
+
+fn record(client: &ClientId, grant: &GrantId, kind: TokenKind) -> Arc<TokenRecord> {
+    Arc::new(TokenRecord {
+        kind,
+        client_id: client.clone(),
+        subject: Some("alice".into()),
+        grant_id: grant.clone(),
+        scope: Scope::parse("read").unwrap_or_default(),
+        audience: Arc::from(["https://api.example.com/".to_owned()]),
+        issued_at: Timestamp(0),
+        expires_at: Timestamp(u64::MAX / 2),
+        code: None,
+        grant_expires_at: None,
+    })
+}
+
+fn revoke(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let client = ClientId::new("bench").unwrap_or_else(|e| panic!("{e}"));
+    let store = MemoryTokenStore::default();
+    let mut table: HashMap<TokenHash, Arc<TokenRecord>> = HashMap::with_capacity(RESIDENT);
+    rt.block_on(async {
+        for i in 0..RESIDENT / 2 {
+            let grant = GrantId::new(format!("resident-{i}"));
+            for (n, kind) in [(0, TokenKind::AccessToken), (1, TokenKind::RefreshToken)] {
+                let hash = TokenHash::of(&format!("{i}-{n}"));
+                let rec = record(&client, &grant, kind);
+                table.insert(hash, rec.clone());
+                store
+                    .insert(hash, rec)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    });
+
+    let mut group = c.benchmark_group("revoke");
+    let mut round = 0u64;
+    group.bench_function("indexed", |b| {
+        b.iter(|| {
+            round += 1;
+            let grant = GrantId::new(format!("victim-{round}"));
+            rt.block_on(async {
+                for n in 0..2 {
+                    let hash = TokenHash::of(&format!("victim-{round}-{n}"));
+                    let rec = record(&client, &grant, TokenKind::AccessToken);
+                    store
+                        .insert(hash, rec)
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                black_box(
+                    store
+                        .revoke_grant(&grant)
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+            })
+        })
+    });
+    group.bench_function("full_scan", |b| {
+        b.iter(|| {
+            round += 1;
+            let grant = GrantId::new(format!("victim-{round}"));
+            for n in 0..2 {
+                let hash = TokenHash::of(&format!("victim-{round}-{n}"));
+                table.insert(hash, record(&client, &grant, TokenKind::AccessToken));
+            }
+            let before = table.len();
+            table.retain(|_, r| r.grant_id != grant);
+            black_box(before - table.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, revoke);
+criterion_main!(benches);
