@@ -32,6 +32,14 @@ pub struct ServerSettings {
     /// refreshed (RFC 9700 §4.14.2 asks refresh tokens to expire; a sliding lifetime alone
     /// lets a stolen one live for ever). Default 90 days.
     pub refresh_family_lifetime: u64,
+    /// Offer the implicit grant (`response_type=token`) at all. Off by default: RFC 9700
+    /// §2.1.2 says it should not be used (the token travels in the URL and cannot be bound to
+    /// the client). A client still needs the flow enabled on top of this.
+    pub implicit_grant: bool,
+    /// Offer the resource owner password credentials grant at all. Off by default: RFC 9700
+    /// §2.4 says it must not be used (the client sees the user's password). A client still
+    /// needs the flow enabled on top of this.
+    pub password_grant: bool,
     /// Accept `code_challenge_method=plain`. Off by default: RFC 9700 §2.1.1 asks for S256.
     pub allow_plain_pkce: bool,
     /// Seconds during which a refresh token that was just rotated out may be presented again by
@@ -97,6 +105,8 @@ impl ServerSettings {
             access_token_lifetime: 3600,
             refresh_token_lifetime: 30 * 24 * 3600,
             refresh_family_lifetime: 90 * 24 * 3600,
+            implicit_grant: false,
+            password_grant: false,
             allow_plain_pkce: false,
             refresh_reuse_interval: 0,
             resources: Vec::new(),

@@ -109,6 +109,9 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
     let mut settings = ServerSettings::new(ISSUER).unwrap();
     settings.resources = vec![API.into()];
     settings.default_resource = Some(API.into());
+    // The suite's clients use every flow; the switches have their own test.
+    settings.implicit_grant = true;
+    settings.password_grant = true;
     tweak(&mut settings);
     let users = Arc::new(FlakyUsers::default());
     users
@@ -1751,6 +1754,7 @@ struct Claims {
     exp: u64,
     iat: u64,
     jti: String,
+    gty: Option<String>,
 }
 
 #[tokio::test]
@@ -1785,8 +1789,21 @@ async fn jwt_access_tokens_follow_rfc_9068_and_publish_their_key() {
         e.server.metadata()["jwks_uri"],
         "https://auth.example.com/jwks.json"
     );
+    assert_eq!(claims.gty, None, "a user's token");
     // Introspection and revocation work the same for JWTs.
     assert_eq!(e.introspect(token).await["active"], true);
+
+    // RFC 9068 §5: the client's own token says so.
+    let own = e
+        .conf_post(&[("grant_type", "client_credentials")])
+        .await
+        .json();
+    let own = own["access_token"].as_str().unwrap();
+    let claims = jsonwebtoken::decode::<Claims>(own, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims.sub, e.conf.id().as_str());
+    assert_eq!(claims.gty.as_deref(), Some("client_credentials"));
 }
 
 #[test]
@@ -2604,4 +2621,156 @@ fn r_description(r: &EndpointResponse) -> String {
         .as_str()
         .unwrap_or("")
         .to_owned()
+}
+
+// ---------------------------------------------------------------- honest metadata and consent
+
+#[tokio::test]
+async fn implicit_and_password_are_off_server_wide_by_default() {
+    let defaults = ServerSettings::new(ISSUER).unwrap();
+    assert!(!defaults.implicit_grant && !defaults.password_grant);
+    let e = env_with(|s| {
+        s.implicit_grant = false;
+        s.password_grant = false;
+    })
+    .await;
+    let m = e.server.metadata();
+    assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(m["response_modes_supported"], serde_json::json!(["query"]));
+    let grants = m["grant_types_supported"].as_array().unwrap();
+    assert!(
+        !grants.iter().any(|g| g == "implicit" || g == "password"),
+        "{grants:?}"
+    );
+    assert!(grants.iter().any(|g| g == "authorization_code"));
+
+    // The public client enables the implicit flow, the confidential one the password flow:
+    // the server-wide switch wins.
+    let (_, q) = redirected(
+        e.server
+            .authorize(
+                &public_request(&e, &[("response_type", "token")]),
+                Some("alice"),
+            )
+            .await,
+    );
+    assert_eq!(q["error"], "unsupported_response_type");
+    let r = e
+        .conf_post(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "unsupported_grant_type");
+
+    // Turned on, both are offered.
+    let on = env().await.server.metadata();
+    let grants = on["grant_types_supported"].as_array().unwrap();
+    assert!(grants.iter().any(|g| g == "implicit") && grants.iter().any(|g| g == "password"));
+}
+
+#[tokio::test]
+async fn the_consent_prompt_names_where_the_grant_goes() {
+    let e = env().await;
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.conf.id().as_str()),
+        ("redirect_uri", "https://conf.example.com/cb"),
+    ]);
+    let Authorize::Consent(ask) = e.server.authorize(&q, Some("alice")).await else {
+        panic!("consent expected")
+    };
+    assert_eq!(ask.redirect_host, "conf.example.com");
+    assert!(!ask.loopback_only);
+
+    let native = e
+        .server
+        .clients()
+        .create(NewClient::manual(
+            ClientType::Public,
+            ClientSettings {
+                name: "Desktop".into(),
+                redirect_uris: vec!["http://127.0.0.1/cb".into(), "http://localhost/cb".into()],
+                flows: flows(&[Flow::AuthorizationCode]),
+                require_consent: true,
+                scopes: vec!["read".into()],
+                ..ClientSettings::default()
+            },
+        ))
+        .await
+        .unwrap();
+    assert!(native.warnings.is_empty(), "consent is on");
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", native.client.id().as_str()),
+        ("redirect_uri", "http://127.0.0.1:4000/cb"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let Authorize::Consent(ask) = e.server.authorize(&q, Some("alice")).await else {
+        panic!("consent expected")
+    };
+    assert_eq!(ask.redirect_host, "127.0.0.1:4000");
+    assert!(ask.loopback_only, "every redirect URI is on this device");
+    assert!(
+        !e.public.loopback_only(),
+        "one loopback URI among https ones is not loopback-only"
+    );
+}
+
+#[tokio::test]
+async fn a_public_loopback_client_without_consent_is_reported() {
+    let e = env().await;
+    let settings = |require_consent| ClientSettings {
+        name: "CLI".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        flows: flows(&[Flow::AuthorizationCode]),
+        require_consent,
+        ..ClientSettings::default()
+    };
+    let silent = e
+        .server
+        .clients()
+        .create(NewClient::manual(ClientType::Public, settings(false)))
+        .await
+        .unwrap();
+    assert_eq!(
+        silent.warnings,
+        [portcullis::client::ClientWarning::SilentLoopbackTokens]
+    );
+    assert_eq!(silent.client.warnings(), silent.warnings);
+    assert!(
+        silent.warnings[0]
+            .to_string()
+            .contains("RFC 8252 section 8.6")
+    );
+    let asked = e
+        .server
+        .clients()
+        .create(NewClient::manual(ClientType::Public, settings(true)))
+        .await
+        .unwrap();
+    assert!(asked.warnings.is_empty());
+    // The suite's own public client registers a loopback URI and asks no consent.
+    assert_eq!(e.public.warnings(), silent.warnings);
+    assert!(e.conf.warnings().is_empty(), "a confidential client");
+}
+
+#[tokio::test]
+async fn a_clients_own_token_is_marked_in_introspection() {
+    let e = env().await;
+    let own = e
+        .conf_post(&[("grant_type", "client_credentials")])
+        .await
+        .json();
+    let info = e.introspect(own["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["gty"], "client_credentials");
+    assert_eq!(info["sub"], e.conf.id().as_str());
+    assert!(info.get("username").is_none());
+    let user = e.public_tokens("alice").await;
+    let info = e.introspect(user["access_token"].as_str().unwrap()).await;
+    assert!(info.get("gty").is_none());
+    assert_eq!(info["username"], "alice");
 }

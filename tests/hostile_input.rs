@@ -146,6 +146,8 @@ async fn server() -> AuthorizationServer {
         .unwrap();
     let mut settings = ServerSettings::new("https://auth.example.com").unwrap();
     settings.resources = vec!["https://api.example.com/".into()];
+    settings.implicit_grant = true;
+    settings.password_grant = true;
     let server = AuthorizationServer::builder(settings)
         .users(Arc::new(users))
         .build()

@@ -18,6 +18,7 @@ use oauth2::{
 use portcullis::{Clock, ManualClock, SystemClock};
 
 const SEED: &str = r#"{
+  "server": {"password_grant": true},
   "users": [
     {"username": "alice", "password": "alice-password", "permissions": ["read", "write"]},
     {"username": "bob", "password": "bob-password", "permissions": ["read"]}

@@ -21,10 +21,25 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
+    /// Server-wide switches, for the flows that are off unless turned on.
+    #[serde(default)]
+    pub server: SeedServer,
     #[serde(default)]
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub clients: Vec<SeedClient>,
+}
+
+/// The seed's `server` object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedServer {
+    /// Offer the implicit grant (off by default, RFC 9700 §2.1.2).
+    #[serde(default)]
+    pub implicit_grant: bool,
+    /// Offer the resource owner password grant (off by default, RFC 9700 §2.4).
+    #[serde(default)]
+    pub password_grant: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +218,8 @@ pub async fn build(
     let api = issuer.trim_end_matches('/').to_owned();
     settings.resources = vec![api.clone()];
     settings.default_resource = Some(api);
+    settings.implicit_grant = seed.server.implicit_grant;
+    settings.password_grant = seed.server.password_grant;
 
     let users = Arc::new(MemoryUserDirectory::default());
     let mut scopes = std::collections::BTreeSet::new();
@@ -259,16 +276,24 @@ pub async fn build(
                     },
                 )
                 .await
-                .map(|_| ()),
-            None => registry.create(new).await.map(|_| ()),
+                .map(|c| c.warnings()),
+            None => registry.create(new).await.map(|c| c.warnings),
         };
-        created.map_err(|e| match e {
-            portcullis::client::ClientError::InvalidField(f) => {
-                format!("{}: {}", at(&f.field), f.reason)
-            }
-            portcullis::client::ClientError::Secret(s) => format!("{}: {s}", at("client_secret")),
-            other => format!("clients[{i}]: {other}"),
-        })?;
+        created
+            .map_err(|e| match e {
+                portcullis::client::ClientError::InvalidField(f) => {
+                    format!("{}: {}", at(&f.field), f.reason)
+                }
+                portcullis::client::ClientError::Secret(s) => {
+                    format!("{}: {s}", at("client_secret"))
+                }
+                other => format!("clients[{i}]: {other}"),
+            })
+            .map(|warnings| {
+                for w in warnings {
+                    eprintln!("warning: clients[{i}]: {w}");
+                }
+            })?;
     }
 
     let app = Arc::new(App {
@@ -414,10 +439,23 @@ fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) ->
                 .as_deref()
                 .map(|h| format!("<p>Home page: <a href=\"{h}\">{h}</a></p>", h = esc(h)))
                 .unwrap_or_default();
+            // MCP authorization spec: show where the grant goes; RFC 8252 §8.6: warn when that
+            // is only ever this device, where any program could be listening.
+            let destination = format!(
+                "<p>You will be sent back to <b>{}</b>.</p>{}",
+                esc(&ask.redirect_host),
+                if ask.loopback_only {
+                    "<p><b>Warning:</b> this application only ever receives access on your own \
+                     computer, where any program could pose as it. Allow only if you just \
+                     started it yourself.</p>"
+                } else {
+                    ""
+                }
+            );
             Html(page(
                 "Allow access?",
                 &format!(
-                    "<p><b>{c}</b> asks to act for <b>{u}</b> with these scopes:</p><ul>{scopes}</ul>{home}\
+                    "<p><b>{c}</b> asks to act for <b>{u}</b> with these scopes:</p><ul>{scopes}</ul>{home}{destination}\
                      <form method=\"post\" action=\"/consent\">\
                      <input type=\"hidden\" name=\"query\" value=\"{q}\">\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\

@@ -9,8 +9,8 @@ mod secret;
 mod uri_pattern;
 
 pub use model::{
-    ApplicationInfo, Badge, ClientId, ClientSettings, ClientType, Flow, Flows, MAX_CLIENT_ID_LEN,
-    MAX_UNTRUSTED_REDIRECT_URIS, NewClient, OAuthClient, Registration,
+    ApplicationInfo, Badge, ClientId, ClientSettings, ClientType, ClientWarning, Flow, Flows,
+    MAX_CLIENT_ID_LEN, MAX_UNTRUSTED_REDIRECT_URIS, NewClient, OAuthClient, Registration,
 };
 pub use registry::{ClientError, ClientFilter, ClientRegistry, CreatedClient};
 pub use secret::{

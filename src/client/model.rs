@@ -11,7 +11,7 @@ use super::uri_pattern::UriPattern;
 use crate::error::InvalidField;
 use crate::random::{self, RandomError};
 use crate::redirect::{
-    RedirectRejection, RedirectRules, RegisteredRedirectUri, TrustedRedirectUri,
+    RedirectRejection, RedirectRules, RedirectUriKind, RegisteredRedirectUri, TrustedRedirectUri,
 };
 use crate::scope::Scope;
 
@@ -234,6 +234,42 @@ pub enum Registration {
     Manual,
     /// Registered automatically from a Client ID Metadata Document.
     Cimd,
+}
+
+/// Something about a client's settings an administrator should reconsider, reported by
+/// [`OAuthClient::warnings`] (and with every created client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ClientWarning {
+    /// A public client with loopback redirect URIs and consent turned off: any program on a
+    /// user's machine can use the client ID and obtain tokens without the user noticing
+    /// (RFC 8252 §8.6). Turn consent on.
+    SilentLoopbackTokens,
+}
+
+impl fmt::Display for ClientWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientWarning::SilentLoopbackTokens => f.write_str(
+                "a public client with loopback redirect URIs and no consent: any local program \
+                 can obtain tokens with its client ID without the user noticing (RFC 8252 \
+                 section 8.6); require consent",
+            ),
+        }
+    }
+}
+
+/// Whether a registered redirect URI is on the user's own device: a loopback IP literal or
+/// `localhost`.
+fn on_this_device(uri: &RegisteredRedirectUri) -> bool {
+    uri.kind() == RedirectUriKind::Loopback
+        || Url::parse(uri.as_str()).is_ok_and(|url| match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        })
 }
 
 /// A status badge shown beside a client, derived from its state.
@@ -555,6 +591,25 @@ impl OAuthClient {
 
     pub(crate) fn set_secret_hash(&mut self, hash: SecretHash) {
         self.secret_hash = Some(hash);
+    }
+
+    /// Whether every registered redirect URI is on the user's own device (a loopback address
+    /// or `localhost`). False for a client with none.
+    pub fn loopback_only(&self) -> bool {
+        let uris = self.redirect_uris();
+        !uris.is_empty() && uris.iter().all(on_this_device)
+    }
+
+    /// What an administrator should reconsider about this client's settings.
+    pub fn warnings(&self) -> Vec<ClientWarning> {
+        let mut out = Vec::new();
+        if self.client_type == ClientType::Public
+            && !self.requires_consent()
+            && self.redirect_uris().iter().any(on_this_device)
+        {
+            out.push(ClientWarning::SilentLoopbackTokens);
+        }
+        out
     }
 
     /// How many times the stored client has been changed; a [`crate::store::ClientStore`]

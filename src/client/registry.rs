@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::model::{Badge, ClientId, ClientSettings, ClientType, NewClient, OAuthClient};
+use super::model::{
+    Badge, ClientId, ClientSettings, ClientType, ClientWarning, NewClient, OAuthClient,
+};
 use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, SecretHash};
 use crate::error::InvalidField;
 use crate::events::{NoSecurityEvents, SecurityEvent, SecurityEvents};
@@ -74,6 +76,8 @@ pub struct CreatedClient {
     pub client: OAuthClient,
     /// The secret of a confidential client; `None` for a public one.
     pub secret: Option<ClientSecret>,
+    /// What the administrator should reconsider ([`OAuthClient::warnings`]).
+    pub warnings: Vec<ClientWarning>,
 }
 
 /// Creates, edits, lists and deletes OAuth clients.
@@ -173,7 +177,11 @@ impl ClientRegistry {
             ClientType::Public => None,
         };
         let client = self.insert(new, secret.as_ref()).await?;
-        Ok(CreatedClient { client, secret })
+        Ok(CreatedClient {
+            warnings: client.warnings(),
+            client,
+            secret,
+        })
     }
 
     /// Creates a confidential client with a secret the administrator keyed in (for seeding and

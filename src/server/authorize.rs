@@ -55,6 +55,25 @@ pub struct ConsentPrompt {
     pub scopes: Scope,
     /// The user being asked.
     pub user: String,
+    /// Where the user's browser will be sent: the redirect URI's host (with its port, if
+    /// any), or its scheme for a native app's private-use URI. The MCP authorization spec asks
+    /// consent pages to show it, so the user can judge who receives the grant.
+    pub redirect_host: String,
+    /// Every redirect URI of the client is on this device (loopback): whatever program runs
+    /// there receives the grant. A consent page should warn about it (RFC 8252 §8.6).
+    pub loopback_only: bool,
+}
+
+/// The host (and port) of `uri`, or its scheme when it has no host.
+fn shown_host(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => url.scheme().to_owned(),
+        },
+        Err(_) => String::new(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,7 +436,8 @@ impl AuthorizationServer {
         let flow = match request.response_type.value {
             None => return Err(OAuthError::invalid_request("response_type: is required")),
             Some("code") => Flow::AuthorizationCode,
-            Some("token") => Flow::Implicit,
+            // RFC 9700 §2.1.2: the implicit grant is off unless the host turns it on.
+            Some("token") if self.settings.implicit_grant => Flow::Implicit,
             Some(other) => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedResponseType,
@@ -561,6 +581,8 @@ impl AuthorizationServer {
             home_url: client.home_url().map(|u| u.as_str().to_owned()),
             scopes: granted.clone(),
             user: user.to_owned(),
+            redirect_host: shown_host(redirect.as_str()),
+            loopback_only: client.loopback_only(),
         }))
     }
 

@@ -107,8 +107,15 @@ impl AuthorizationServer {
             "sub".into(),
             json!(rec.subject.as_deref().unwrap_or(rec.client_id.as_str())),
         );
-        if let Some(user) = &rec.subject {
-            body.insert("username".into(), json!(user));
+        match &rec.subject {
+            Some(user) => {
+                body.insert("username".into(), json!(user));
+            }
+            // RFC 9068 §5: a client's own token must not pass for a user's, even where a client
+            // ID equals a username.
+            None => {
+                body.insert("gty".into(), json!(super::CLIENT_CREDENTIALS));
+            }
         }
         body.insert("scope".into(), json!(rec.scope.to_string()));
         body.insert("aud".into(), json!(rec.audience.as_ref()));

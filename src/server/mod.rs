@@ -497,22 +497,31 @@ impl AuthorizationServer {
     /// The authorization server metadata document (RFC 8414 §2).
     pub fn metadata(&self) -> serde_json::Value {
         let s = &self.settings;
-        let mut grants = vec![
-            "authorization_code",
-            "implicit",
-            "password",
-            "client_credentials",
-            "refresh_token",
-        ];
-        grants.extend(self.extensions.keys().map(String::as_str));
+        // Only what some client could use: the server-wide switches come first.
+        let mut grants = vec!["authorization_code"];
+        if s.implicit_grant {
+            grants.push("implicit");
+        }
+        if s.password_grant {
+            grants.push("password");
+        }
+        grants.extend(["client_credentials", "refresh_token"]);
+        let mut extensions: Vec<&str> = self.extensions.keys().map(String::as_str).collect();
+        extensions.sort_unstable();
+        grants.extend(extensions);
+        let (response_types, response_modes) = if s.implicit_grant {
+            (vec!["code", "token"], vec!["query", "fragment"])
+        } else {
+            (vec!["code"], vec!["query"])
+        };
         let mut doc = object(serde_json::json!({
             "issuer": s.issuer(),
             "authorization_endpoint": s.authorization_endpoint,
             "token_endpoint": s.token_endpoint,
             "introspection_endpoint": s.introspection_endpoint,
             "revocation_endpoint": s.revocation_endpoint,
-            "response_types_supported": ["code", "token"],
-            "response_modes_supported": ["query", "fragment"],
+            "response_types_supported": response_types,
+            "response_modes_supported": response_modes,
             "grant_types_supported": grants,
             "code_challenge_methods_supported":
                 if s.allow_plain_pkce { vec!["S256", "plain"] } else { vec!["S256"] },

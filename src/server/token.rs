@@ -292,8 +292,13 @@ impl AuthorizationServer {
         match grant_type {
             "authorization_code" => self.code_grant(&client, &form).await,
             "client_credentials" => self.client_credentials_grant(&client, &form).await,
-            "password" => self.password_grant(&client, &form).await,
+            // RFC 9700 §2.4: the password grant is off unless the host turns it on.
+            "password" if self.settings.password_grant => self.password_grant(&client, &form).await,
             "refresh_token" => self.refresh_grant(&client, &form).await,
+            other if BUILT_IN_GRANTS.contains(&other) => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant_type: `{other}` is turned off on this server"),
+            )),
             other => match self.extensions.get(other).cloned() {
                 // Extension grants are off for a client until an administrator lists them:
                 // token exchange mints tokens from other tokens, which no client should get
