@@ -138,6 +138,7 @@ pub mod events;
 pub mod http;
 pub mod pkce;
 mod random;
+mod redact;
 pub mod redirect;
 pub mod scope;
 pub mod server;

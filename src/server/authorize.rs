@@ -17,8 +17,9 @@ use crate::scope::Scope;
 use crate::store::CodeBinding;
 use crate::store::{Consent, GrantId, TokenHash, TokenKind, TokenRecord};
 
-/// What the host does next with an authorization request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the host does next with an authorization request. `Debug` redacts the code or token
+/// a redirect carries.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Authorize {
     /// Nobody is logged in: show a login page, then call `authorize` again with the same
     /// parameters and the user.
@@ -31,6 +32,20 @@ pub enum Authorize {
     /// Show an error page; never redirect (unknown client, untrusted or missing redirect URI,
     /// RFC 6749 §4.1.2.1).
     Refused(OAuthError),
+}
+
+impl std::fmt::Debug for Authorize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authorize::Login(p) => f.debug_tuple("Login").field(p).finish(),
+            Authorize::Consent(p) => f.debug_tuple("Consent").field(p).finish(),
+            Authorize::Redirect(location) => f
+                .debug_tuple("Redirect")
+                .field(&crate::redact::url(location))
+                .finish(),
+            Authorize::Refused(e) => f.debug_tuple("Refused").field(e).finish(),
+        }
+    }
 }
 
 /// What a login page needs to say.
@@ -84,7 +99,7 @@ enum Mode {
 
 /// The parameters of an authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3;
 /// RFC 8707 §2), read in one pass over the query.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Request<'p> {
     client_id: Field<'p>,
     redirect_uri: Field<'p>,

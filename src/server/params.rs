@@ -7,12 +7,35 @@ use crate::error::OAuthError;
 
 /// The parameters of one request (query string or form body), in order. Values borrow from
 /// the request text wherever decoding leaves them unchanged, so parsing rarely allocates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` shows every name, and every value but secrets (`client_secret`, `code`,
+/// `code_verifier`, `refresh_token`, `password`, `token`, `subject_token`, ...).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params<'a>(Vec<Param<'a>>);
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Params").field(&DebugPairs(self)).finish()
+    }
+}
+
+struct DebugPairs<'p, 'a>(&'p Params<'a>);
+
+impl std::fmt::Debug for DebugPairs<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .pairs()
+                    .map(|(name, value)| (name, crate::redact::shown(name, value))),
+            )
+            .finish()
+    }
+}
 
 /// One name/value pair. The endpoints read a request in one pass, matching each name once, so
 /// nothing is precomputed per pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Param<'a> {
     name: Cow<'a, str>,
     value: Cow<'a, str>,
@@ -31,7 +54,7 @@ impl<'a> Param<'a> {
 
 /// One single-valued parameter of a request: its value (an empty one counts as absent) and
 /// whether it was given more than once.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Field<'p> {
     pub(crate) value: Option<&'p str>,
     pub(crate) repeated: bool,
@@ -65,7 +88,7 @@ impl<'p> Field<'p> {
 
 /// The parameters of a token, introspection or revocation request (RFC 6749 §4, §6; RFC 7009
 /// §2.1; RFC 7662 §2.1), read in one pass over the form.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Form<'p> {
     pub(crate) grant_type: Field<'p>,
     pub(crate) client_id: Field<'p>,

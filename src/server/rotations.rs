@@ -22,11 +22,20 @@ struct Inner {
     order: VecDeque<(Timestamp, TokenHash)>,
 }
 
-#[derive(Debug)]
 struct Rotation {
     client_id: ClientId,
     at: Timestamp,
+    /// A token response: secrets.
     body: String,
+}
+
+impl std::fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rotation")
+            .field("client_id", &self.client_id)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inner {

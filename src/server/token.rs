@@ -23,8 +23,9 @@ pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
     "refresh_token",
 ];
 
-/// A JSON answer of the token, introspection or revocation endpoint, ready to send.
-#[derive(Debug, Clone, PartialEq)]
+/// A JSON answer of the token, introspection or revocation endpoint, ready to send. `Debug`
+/// redacts the tokens in the body.
+#[derive(Clone, PartialEq)]
 pub struct EndpointResponse {
     /// The HTTP status.
     pub status: u16,
@@ -40,6 +41,16 @@ const NO_STORE: &[(&str, Cow<'static, str>)] = &[
     ("Cache-Control", Cow::Borrowed("no-store")),
     ("Pragma", Cow::Borrowed("no-cache")),
 ];
+
+impl std::fmt::Debug for EndpointResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &crate::redact::json_body(&self.body))
+            .finish()
+    }
+}
 
 impl EndpointResponse {
     /// A 200 answer whose body must not be cached (RFC 6749 §5.1).
