@@ -9,11 +9,27 @@ use subtle::ConstantTimeEq as _;
 /// decision behind its optimisation barrier. Comparing byte by byte through `subtle` costs
 /// about ten times as much for the same guarantee.
 pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
+    #[cfg(test)]
+    CALLS.with(|c| c.set(c.get() + 1));
     if a.len() != b.len() {
         return false;
     }
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     bool::from(diff.ct_eq(&0))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often [`eq`] ran on this thread, so tests can check that a secret went through it.
+    static CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` and returns how many constant-time comparisons it made (tests only).
+#[cfg(test)]
+pub(crate) fn comparisons_in(f: impl FnOnce()) -> usize {
+    let before = CALLS.with(std::cell::Cell::get);
+    f();
+    CALLS.with(std::cell::Cell::get) - before
 }
 
 #[cfg(test)]
@@ -30,6 +46,46 @@ mod tests {
         ];
         for (a, b, equal) in cases {
             assert_eq!(super::eq(a, b), equal, "{a:?} {b:?}");
+        }
+    }
+}
+
+/// Every place the crate compares a secret goes through [`eq`]: a client secret against its
+/// hash, a keyed-in secret against its confirmation, a PKCE verifier against its challenge
+/// (both methods). Codes and tokens are never compared: they are looked up by their hash.
+#[cfg(test)]
+mod every_secret {
+    use super::comparisons_in;
+    use crate::client::{SecretChange, SecretHash};
+    use crate::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
+
+    #[test]
+    fn is_compared_in_constant_time() {
+        let hash = SecretHash::of_str("the-secret").unwrap();
+        assert_eq!(comparisons_in(|| assert!(hash.verify("the-secret"))), 1);
+        assert_eq!(comparisons_in(|| assert!(!hash.verify("a-guess"))), 1);
+
+        let typed = "k".repeat(40);
+        let change = SecretChange::KeyIn {
+            secret: typed.clone(),
+            confirmation: typed,
+        };
+        assert_eq!(comparisons_in(|| assert!(change.into_secret().is_ok())), 1);
+
+        let verifier = CodeVerifier::generate().unwrap();
+        for method in [PkceMethod::S256, PkceMethod::Plain] {
+            let challenge = CodeChallenge::from_verifier(&verifier, method);
+            assert_eq!(
+                comparisons_in(|| assert!(challenge.verify_str(verifier.secret()))),
+                1,
+                "{method:?}"
+            );
+            let wrong = "w".repeat(43);
+            assert_eq!(
+                comparisons_in(|| assert!(!challenge.verify_str(&wrong))),
+                1,
+                "{method:?}"
+            );
         }
     }
 }

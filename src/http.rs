@@ -106,6 +106,23 @@ fn form_request<'r, B: AsRef<[u8]>>(
             &[("Allow", Cow::Borrowed("POST"))],
         )));
     }
+    // RFC 6749 §2.3.1: client credentials "MUST NOT be included in the request URI", where
+    // logs and proxies keep them; RFC 6750 §2.3 likewise for tokens. Such a request is refused
+    // whole, so nobody comes to rely on it working.
+    if let Some(name) = Params::parse(req.uri().query().unwrap_or(""))
+        .pairs()
+        .map(|(name, _)| name)
+        .find(|name| crate::redact::is_secret(name))
+    {
+        return Err(Box::new(error(
+            400,
+            &OAuthError::invalid_request(format!(
+                "{}: must be sent in the request body, never in the URI (RFC 6749 section 2.3.1)",
+                crate::error::echo(name)
+            )),
+            &[],
+        )));
+    }
     let body = req.body().as_ref();
     let limit = server.settings().max_body_bytes;
     if body.len() > limit {
@@ -260,6 +277,32 @@ mod tests {
 
     fn body_json(r: &Response<Vec<u8>>) -> serde_json::Value {
         serde_json::from_slice(r.body()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn secrets_in_the_query_string_are_refused() {
+        let s = server();
+        for (query, name) in [
+            ("client_secret=s3cret", "client_secret"),
+            ("x=1&code=abc", "code"),
+            ("refresh_token=r", "refresh_token"),
+        ] {
+            let body = "grant_type=client_credentials&client_id=c";
+            let req = Request::builder()
+                .method("POST")
+                .uri(format!("/token?{query}"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body.as_bytes().to_vec())
+                .unwrap();
+            let r = token(&s, req).await;
+            assert_eq!(r.status(), 400, "{query}");
+            let description = body_json(&r)["error_description"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(description.starts_with(&format!("{name}: must be sent in the request body")));
+            assert!(!description.contains("s3cret"));
+        }
     }
 
     #[tokio::test]

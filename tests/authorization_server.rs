@@ -2774,3 +2774,235 @@ async fn a_clients_own_token_is_marked_in_introspection() {
     assert!(info.get("gty").is_none());
     assert_eq!(info["username"], "alice");
 }
+
+// ---------------------------------------------------------------- rules that each need a test
+
+#[tokio::test]
+async fn a_code_issued_with_a_challenge_needs_its_verifier() {
+    let e = env().await;
+    let p = pkce();
+    let code = e.public_code("alice", None, &p).await;
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.com/cb"),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_grant");
+    assert!(r_description(&r).starts_with("code_verifier: is required"));
+    // Refused, not used up.
+    let r = e.redeem_public(&code, p.verifier.secret()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_by_another_client_is_refused_and_not_burned() {
+    let e = env().await;
+    let t = e.public_tokens("alice").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let r = e.conf_refresh(rt, &[]).await;
+    assert_eq!(error_of(&r), "invalid_grant");
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", e.public.id().as_str()),
+            ]),
+        )
+        .await;
+    assert_eq!(
+        r.status, 200,
+        "the holder's refresh still works: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_challenge_without_a_method_is_plain_and_refused_by_default() {
+    // RFC 7636 §4.3: without `code_challenge_method` the method is `plain`.
+    for allowed in [false, true] {
+        let e = env_with(|s| s.allow_plain_pkce = allowed).await;
+        let verifier = "v".repeat(43);
+        let q = public_request(&e, &[("response_type", "code")]);
+        let mut pairs: Vec<(String, String)> = q
+            .pairs()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
+        pairs.push(("code_challenge".into(), verifier.clone()));
+        let (_, q) = redirected(e.server.authorize(&Params::new(pairs), Some("alice")).await);
+        if !allowed {
+            assert_eq!(q["error"], "invalid_request");
+            assert!(q["error_description"].contains("plain"), "{q:?}");
+            continue;
+        }
+        let r = e.redeem_public(&q["code"], &verifier).await;
+        assert_eq!(
+            r.status, 200,
+            "the challenge was the verifier itself: {}",
+            r.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_resource_at_the_authorization_endpoint_is_bound_into_the_code() {
+    let e = env().await;
+    let p = pkce();
+    let q = public_request(
+        &e,
+        &[
+            ("response_type", "code"),
+            ("resource", "https://conf.example.com/"),
+        ],
+    );
+    let mut pairs: Vec<(String, String)> = q
+        .pairs()
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect();
+    pairs.push(("code_challenge".into(), p.challenge.as_str().to_owned()));
+    pairs.push(("code_challenge_method".into(), "S256".into()));
+    let (_, q) = redirected(
+        e.server
+            .authorize(&Params::new(pairs.clone()), Some("alice"))
+            .await,
+    );
+    let r = e.redeem_public(&q["code"], p.verifier.secret()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        info["aud"],
+        serde_json::json!(["https://conf.example.com/"])
+    );
+
+    // An unknown one is `invalid_target`, redirected once the user is known.
+    for pair in pairs.iter_mut() {
+        if pair.0 == "resource" {
+            pair.1 = "https://nowhere.example/".into();
+        }
+    }
+    let (_, q) = redirected(e.server.authorize(&Params::new(pairs), Some("alice")).await);
+    assert_eq!(q["error"], "invalid_target");
+}
+
+#[tokio::test]
+async fn a_resource_at_refresh_must_be_part_of_the_grant() {
+    let e = env().await;
+    let t = e.conf_password_tokens(&[]).await;
+    let r = e
+        .conf_refresh(
+            t["refresh_token"].as_str().unwrap(),
+            &[("resource", "https://app.example.com/")],
+        )
+        .await;
+    assert_eq!(error_of(&r), "invalid_target");
+    let r = e
+        .conf_refresh(t["refresh_token"].as_str().unwrap(), &[("resource", API)])
+        .await;
+    assert_eq!(r.status, 200, "refused, not used up: {}", r.body);
+}
+
+#[tokio::test]
+async fn without_a_redirect_uri_a_client_with_several_is_refused() {
+    let e = env().await;
+    let p = pkce();
+    let q = params(&[
+        ("response_type", "code"),
+        ("client_id", e.public.id().as_str()),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    match e.server.authorize(&q, Some("alice")).await {
+        Authorize::Refused(err) => assert!(err.description.starts_with("redirect_uri:"), "{err:?}"),
+        other => panic!("RFC 6749 section 3.1.2.3: never guess; got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_ignored() {
+    // RFC 6749 §3.1 and §3.2: unrecognized parameters are ignored.
+    let e = env().await;
+    let p = pkce();
+    let q = public_request(
+        &e,
+        &[
+            ("response_type", "code"),
+            ("utm_source", "mail"),
+            ("prompt_x", "1"),
+        ],
+    );
+    let mut pairs: Vec<(String, String)> = q
+        .pairs()
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect();
+    pairs.push(("code_challenge".into(), p.challenge.as_str().to_owned()));
+    pairs.push(("code_challenge_method".into(), "S256".into()));
+    let (_, q) = redirected(e.server.authorize(&Params::new(pairs), Some("alice")).await);
+    let r = e
+        .server
+        .token(
+            None,
+            &params(&[
+                ("grant_type", "authorization_code"),
+                ("code", &q["code"]),
+                ("redirect_uri", "https://app.example.com/cb"),
+                ("client_id", e.public.id().as_str()),
+                ("code_verifier", p.verifier.secret()),
+                ("extra", "ignored"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_plus_in_basic_credentials_is_a_space() {
+    // RFC 6749 §2.3.1: the ID and secret are form-encoded before Basic encoding.
+    let e = env().await;
+    // Secrets are printable ASCII without spaces; a client ID may hold one.
+    const SECRET: &str = "spaced-client-secret-0123456789abcdef";
+    let mut new = NewClient::manual(
+        ClientType::Confidential,
+        ClientSettings {
+            name: "Spaced".into(),
+            flows: flows(&[Flow::ClientCredentials]),
+            scopes: vec!["read".into()],
+            ..ClientSettings::default()
+        },
+    );
+    new.client_id = Some(ClientId::new("my client").unwrap());
+    e.server
+        .clients()
+        .create_with_secret(
+            new,
+            SecretChange::KeyIn {
+                secret: SECRET.into(),
+                confirmation: SECRET.into(),
+            },
+        )
+        .await
+        .unwrap();
+    let raw = format!("my+client:{SECRET}");
+    let header = format!("Basic {}", BASE64_STANDARD.encode(raw));
+    let r = e
+        .server
+        .token(
+            Some(&header),
+            &params(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let json = r.json();
+    let info = e.introspect(json["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["client_id"], "my client");
+}
