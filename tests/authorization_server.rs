@@ -2906,6 +2906,12 @@ async fn a_resource_at_refresh_must_be_part_of_the_grant() {
         )
         .await;
     assert_eq!(error_of(&r), "invalid_target");
+    let many: Vec<String> = (0..11).map(|i| format!("https://r{i}.example/")).collect();
+    let extra: Vec<(&str, &str)> = many.iter().map(|r| ("resource", r.as_str())).collect();
+    let r = e
+        .conf_refresh(t["refresh_token"].as_str().unwrap(), &extra)
+        .await;
+    assert!(r_description(&r).contains("at most 10"), "{}", r.body);
     let r = e
         .conf_refresh(t["refresh_token"].as_str().unwrap(), &[("resource", API)])
         .await;

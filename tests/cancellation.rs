@@ -111,11 +111,20 @@ fn poll_then_drop<F: Future>(fut: F, polls: usize) -> Option<F::Output> {
 }
 
 async fn server() -> (AuthorizationServer, ClientId) {
+    server_with(0).await
+}
+
+const CONF_SECRET: &str = "conf-secret-0123456789abcdef0123456789";
+
+async fn server_with(reuse_interval: u64) -> (AuthorizationServer, ClientId) {
     let users = MemoryUserDirectory::default();
     users
         .insert("alice", "pw", Scope::parse("read").unwrap())
         .unwrap();
-    let server = AuthorizationServer::builder(ServerSettings::new("https://as.example").unwrap())
+    let mut settings = ServerSettings::new("https://as.example").unwrap();
+    settings.refresh_reuse_interval = reuse_interval;
+    settings.password_grant = true;
+    let server = AuthorizationServer::builder(settings)
         .tokens(Arc::new(SlowTokens(MemoryTokenStore::default())))
         .users(Arc::new(users))
         .build()
@@ -132,6 +141,27 @@ async fn server() -> (AuthorizationServer, ClientId) {
     );
     new.client_id = Some(ClientId::new("app").unwrap());
     server.clients().create(new).await.unwrap();
+    let mut conf = NewClient::manual(
+        ClientType::Confidential,
+        ClientSettings {
+            name: "Conf".into(),
+            flows: [Flow::ResourceOwner].into_iter().collect(),
+            scopes: vec!["read".into()],
+            ..ClientSettings::default()
+        },
+    );
+    conf.client_id = Some(ClientId::new("conf").unwrap());
+    server
+        .clients()
+        .create_with_secret(
+            conf,
+            portcullis::client::SecretChange::KeyIn {
+                secret: CONF_SECRET.into(),
+                confirmation: CONF_SECRET.into(),
+            },
+        )
+        .await
+        .unwrap();
     (server, ClientId::new("app").unwrap())
 }
 
@@ -214,4 +244,46 @@ async fn a_refresh_dropped_at_any_await_point_can_be_retried() {
         completed_at.is_some_and(|n| n > 1),
         "the request has await points"
     );
+}
+
+/// Two refreshes of one token, the second looked at the token before the first took it.
+async fn interleaved_refreshes(reuse_interval: u64) -> (EndpointResponse, EndpointResponse) {
+    let (server, _) = server_with(reuse_interval).await;
+    let login = format!(
+        "grant_type=password&username=alice&password=pw&client_id=conf&client_secret={CONF_SECRET}"
+    );
+    let first = ok(&server.token(None, &Params::parse(&login)).await);
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id=conf&client_secret={CONF_SECRET}",
+        first["refresh_token"].as_str().unwrap()
+    );
+    let params = Params::parse(&form);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut late = pin!(server.token(None, &params));
+    // The late request looks (`get`) and stops at its take.
+    for _ in 0..2 {
+        assert!(late.as_mut().poll(&mut cx).is_pending());
+    }
+    let early = server.token(None, &params).await;
+    let late = loop {
+        if let Poll::Ready(r) = late.as_mut().poll(&mut cx) {
+            break r;
+        }
+    };
+    (early, late)
+}
+
+#[tokio::test]
+async fn a_refresh_that_loses_the_race_gets_the_same_successor_within_the_interval() {
+    let (early, late) = interleaved_refreshes(10).await;
+    ok(&early);
+    assert_eq!(late.body, early.body, "{}", late.body);
+}
+
+#[tokio::test]
+async fn without_the_interval_a_refresh_that_loses_the_race_revokes_the_family() {
+    let (early, late) = interleaved_refreshes(0).await;
+    let successor = ok(&early);
+    assert_eq!(late.json()["error"], "invalid_grant", "{}", late.body);
+    let _ = successor;
 }

@@ -302,8 +302,9 @@ impl AuthorizationServer {
                 client_name: client.name().to_owned(),
             });
         };
+        // RFC 6749 §4.2.2.1: implicit errors go in the fragment, once the grant is offered.
         let mode = match request.response_type.get("response_type") {
-            Ok(Some("token")) => Mode::Fragment,
+            Ok(Some("token")) if self.settings.implicit_grant => Mode::Fragment,
             _ => Mode::Query,
         };
         let state = request.state.get("state").ok().flatten();

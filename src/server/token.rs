@@ -762,6 +762,18 @@ impl AuthorizationServer {
             now,
         })?;
         if let Some(replayed) = self.commit(&hash, &rec, MISSING, &minted.records).await? {
+            if let Some(interval) = self.reuse_interval(client) {
+                // Taken between this request's look and its take: by a concurrent refresh of
+                // this same client, moments ago, so well within the interval. Its successor
+                // may not be remembered yet; the client's retry will find it.
+                if let Some(body) = self.recent_rotations.get(&hash, client.id(), now, interval) {
+                    return Ok(body);
+                }
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "refresh_token: is being rotated by a concurrent request; retry",
+                ));
+            }
             return self.refresh_replayed(client, &hash, &replayed, now).await;
         }
         // Without a `scope`, the request asked for the original grant's (RFC 6749 §6).
@@ -833,7 +845,7 @@ impl AuthorizationServer {
         if resources.is_empty() {
             return Ok(rec.audience.clone());
         }
-        resources
+        super::distinct_resources(resources)?
             .iter()
             .map(|r| {
                 if rec.audience.iter().any(|a| a == r) {
