@@ -141,6 +141,14 @@ impl Harness {
             );
             assert!(page.contains("https://web.example.com/"), "home URL");
             assert!(page.contains("<code>write</code>"), "scopes");
+            assert!(
+                page.contains("sent back to <b>127.0.0.1:9</b>"),
+                "redirect host: {page}"
+            );
+            assert!(
+                page.contains("only ever receives access on your own computer"),
+                "the web client registers loopback URIs only: {page}"
+            );
             let csrf = page
                 .split("name=\"csrf\" value=\"")
                 .nth(1)
