@@ -97,5 +97,50 @@ fn revoke(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, revoke);
+/// Records in one grant for `purge/one_big_grant`: a client that refreshed in a loop.
+const BIG_GRANT: usize = 50_000;
+
+/// Purging a grant that holds [`BIG_GRANT`] expired records: the index must be cleaned in one
+/// pass per grant, not one pass per record.
+fn purge(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let client = ClientId::new("bench").unwrap_or_else(|e| panic!("{e}"));
+    let grant = GrantId::new("big");
+    let mut group = c.benchmark_group("purge");
+    group.sample_size(10);
+    group.bench_function("one_big_grant", |b| {
+        b.iter_batched_ref(
+            || {
+                let store = MemoryTokenStore::default();
+                rt.block_on(async {
+                    for i in 0..BIG_GRANT {
+                        let mut rec =
+                            TokenRecord::clone(&record(&client, &grant, TokenKind::AccessToken));
+                        rec.expires_at = Timestamp(10);
+                        let hash = TokenHash::of(&format!("big-{i}"));
+                        store
+                            .insert(hash, Arc::new(rec))
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                });
+                store
+            },
+            |store| {
+                rt.block_on(async {
+                    black_box(
+                        store
+                            .purge_expired(Timestamp(20))
+                            .await
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    )
+                })
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, revoke, purge);
 criterion_main!(benches);

@@ -160,10 +160,16 @@ impl From<CodeChallenge> for StoredChallenge {
     }
 }
 
+/// A `plain` challenge is the verifier itself, so `Debug` hides it; an S256 one reveals
+/// nothing of the verifier and is shown.
 impl fmt::Debug for CodeChallenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = match self.method() {
+            PkceMethod::Plain => crate::redact::REDACTED,
+            PkceMethod::S256 => self.as_str(),
+        };
         f.debug_struct("CodeChallenge")
-            .field("value", &self.as_str())
+            .field("value", &value)
             .field("method", &self.method())
             .finish()
     }

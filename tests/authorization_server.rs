@@ -326,14 +326,18 @@ impl ExtensionGrant for DemoGrant {
     }
     async fn grant(
         &self,
-        _ctx: &GrantContext<'_>,
+        ctx: &GrantContext<'_>,
         _client: &OAuthClient,
         params: &Params<'_>,
     ) -> Result<GrantDecision, OAuthError> {
         let user = params.required("user")?;
+        // `lifetime=N`: tokens, a refresh token among them, that end N seconds from now.
+        let lifetime = params.one("lifetime")?.map(|n| n.parse::<u64>().unwrap());
         Ok(GrantDecision {
             subject: Some(user.to_owned()),
             scope: Scope::parse("read write").unwrap(),
+            refresh_token: lifetime.is_some(),
+            not_after: lifetime.map(|n| ctx.now.plus_seconds(n)),
             ..GrantDecision::default()
         })
     }
@@ -3011,4 +3015,109 @@ async fn a_plus_in_basic_credentials_is_a_space() {
     let json = r.json();
     let info = e.introspect(json["access_token"].as_str().unwrap()).await;
     assert_eq!(info["client_id"], "my client");
+}
+
+// ---------------------------------------------------------------- second reader's findings
+
+#[tokio::test]
+async fn an_inactive_clients_token_cannot_be_exchanged() {
+    let e = env().await;
+    let subject = e.public_tokens("alice").await;
+    let mut settings = e.public.settings().clone();
+    settings.flows = flows(&[]);
+    e.server
+        .clients()
+        .update_settings(e.public.id(), settings)
+        .await
+        .unwrap();
+    let r = e
+        .conf_post(&[
+            ("grant_type", EXCHANGE),
+            ("subject_token", subject["access_token"].as_str().unwrap()),
+            ("subject_token_type", ACCESS_TYPE),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "invalid_request", "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_clients_own_token_cannot_be_exchanged() {
+    let e = env().await;
+    let own = e
+        .conf_post(&[("grant_type", "client_credentials")])
+        .await
+        .json();
+    let r = e
+        .conf_post(&[
+            ("grant_type", EXCHANGE),
+            ("subject_token", own["access_token"].as_str().unwrap()),
+            ("subject_token_type", ACCESS_TYPE),
+        ])
+        .await;
+    assert_eq!(error_of(&r), "invalid_request", "{}", r.body);
+    assert!(r_description(&r).contains("acts for no user"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn with_default_settings_a_holder_exchanges_its_token_for_the_default_audience() {
+    // No configured resources: tokens are addressed to the issuer.
+    let e = env_with(|s| {
+        s.resources.clear();
+        s.default_resource = None;
+    })
+    .await;
+    let t = e.conf_password_tokens(&[]).await;
+    let r = e
+        .conf_post(&[
+            ("grant_type", EXCHANGE),
+            ("subject_token", t["access_token"].as_str().unwrap()),
+            ("subject_token_type", ACCESS_TYPE),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(info["aud"], serde_json::json!([ISSUER]));
+}
+
+#[tokio::test]
+async fn narrowing_compares_resources_as_urls() {
+    let e = env().await;
+    let t = e.conf_password_tokens(&[]).await;
+    let r = e
+        .conf_refresh(
+            t["refresh_token"].as_str().unwrap(),
+            &[("resource", "https://api.example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let info = e
+        .introspect(r.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        info["aud"],
+        serde_json::json!([API]),
+        "the grant's own spelling"
+    );
+}
+
+#[tokio::test]
+async fn an_extension_grants_not_after_caps_the_refresh_token_too() {
+    let e = env().await;
+    let r = e
+        .conf_post(&[
+            ("grant_type", "urn:example:grant:demo"),
+            ("user", "alice"),
+            ("lifetime", "100"),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    assert_eq!(t["expires_in"], 100);
+    e.clock.advance(101);
+    let r = e
+        .conf_refresh(t["refresh_token"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(error_of(&r), "invalid_grant", "{}", r.body);
 }

@@ -21,8 +21,9 @@ use portcullis::{
 };
 
 /// A token store whose every call waits once before doing anything, as a database round trip
-/// does: each call is a point where a dropped future stops.
-struct SlowTokens(MemoryTokenStore);
+/// does: each call is a point where a dropped future stops. With `.1` set, `take_and_insert`
+/// also waits after it has done its work, as a database's answer arrives after its commit.
+struct SlowTokens(MemoryTokenStore, bool);
 
 async fn pause() {
     tokio::task::yield_now().await;
@@ -61,7 +62,11 @@ impl TokenStore for SlowTokens {
         records: &[(TokenHash, Arc<TokenRecord>)],
     ) -> Result<Take, StoreError> {
         pause().await;
-        self.0.take_and_insert(hash, check, records).await
+        let done = self.0.take_and_insert(hash, check, records).await;
+        if self.1 {
+            pause().await;
+        }
+        done
     }
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         pause().await;
@@ -111,12 +116,12 @@ fn poll_then_drop<F: Future>(fut: F, polls: usize) -> Option<F::Output> {
 }
 
 async fn server() -> (AuthorizationServer, ClientId) {
-    server_with(0).await
+    server_with(0, false).await
 }
 
 const CONF_SECRET: &str = "conf-secret-0123456789abcdef0123456789";
 
-async fn server_with(reuse_interval: u64) -> (AuthorizationServer, ClientId) {
+async fn server_with(reuse_interval: u64, late_answers: bool) -> (AuthorizationServer, ClientId) {
     let users = MemoryUserDirectory::default();
     users
         .insert("alice", "pw", Scope::parse("read").unwrap())
@@ -125,7 +130,10 @@ async fn server_with(reuse_interval: u64) -> (AuthorizationServer, ClientId) {
     settings.refresh_reuse_interval = reuse_interval;
     settings.password_grant = true;
     let server = AuthorizationServer::builder(settings)
-        .tokens(Arc::new(SlowTokens(MemoryTokenStore::default())))
+        .tokens(Arc::new(SlowTokens(
+            MemoryTokenStore::default(),
+            late_answers,
+        )))
         .users(Arc::new(users))
         .build()
         .unwrap();
@@ -248,7 +256,7 @@ async fn a_refresh_dropped_at_any_await_point_can_be_retried() {
 
 /// Two refreshes of one token, the second looked at the token before the first took it.
 async fn interleaved_refreshes(reuse_interval: u64) -> (EndpointResponse, EndpointResponse) {
-    let (server, _) = server_with(reuse_interval).await;
+    let (server, _) = server_with(reuse_interval, false).await;
     let login = format!(
         "grant_type=password&username=alice&password=pw&client_id=conf&client_secret={CONF_SECRET}"
     );
@@ -286,4 +294,33 @@ async fn without_the_interval_a_refresh_that_loses_the_race_revokes_the_family()
     let successor = ok(&early);
     assert_eq!(late.json()["error"], "invalid_grant", "{}", late.body);
     let _ = successor;
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_is_not_taken_for_a_theft_within_the_interval() {
+    let (server, _) = server_with(10, true).await;
+    let login = format!(
+        "grant_type=password&username=alice&password=pw&client_id=conf&client_secret={CONF_SECRET}"
+    );
+    let first = ok(&server.token(None, &Params::parse(&login)).await);
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id=conf&client_secret={CONF_SECRET}",
+        first["refresh_token"].as_str().unwrap()
+    );
+    let params = Params::parse(&form);
+    // Dropped while waiting for the store's answer to the take, which the store has done.
+    assert!(poll_then_drop(server.token(None, &params), 3).is_none());
+    let retry = server.token(None, &params).await;
+    assert_eq!(retry.status, 503, "{}", retry.body);
+    assert_eq!(retry.json()["error"], "temporarily_unavailable");
+    // The family was not revoked: the first access token still works.
+    assert!(
+        server
+            .validate_access_token(
+                first["access_token"].as_str().unwrap(),
+                "https://as.example"
+            )
+            .await
+            .is_ok()
+    );
 }

@@ -155,3 +155,13 @@ async fn responses_and_outcomes_show_no_issued_token_or_code() {
     let params = Params::parse(&form);
     assert_clean(&format!("{params:?}"), &[&own]);
 }
+
+#[test]
+fn a_plain_challenge_is_the_verifier_and_is_hidden() {
+    use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
+    let verifier = CodeVerifier::generate().unwrap();
+    let plain = CodeChallenge::from_verifier(&verifier, PkceMethod::Plain);
+    assert_clean(&format!("{plain:?}"), &[verifier.secret()]);
+    let s256 = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
+    assert!(format!("{s256:?}").contains(s256.as_str()));
+}

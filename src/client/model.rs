@@ -320,6 +320,10 @@ pub struct ClientSettings {
     /// The client is the resource server at its home and base URLs: it may introspect, and
     /// exchange, the tokens addressed there. Only an administrator sets this; without it a
     /// client's URLs give it no rights over anyone's tokens.
+    ///
+    /// This and the next two fields are administrator settings: a registration path fed by
+    /// untrusted input (CIMD, a self-service page) must set them itself, never take them from
+    /// the registrant.
     #[serde(default)]
     pub resource_server: bool,
     /// The extension grant types (absolute URIs) the client may use at the token endpoint,

@@ -94,6 +94,25 @@ impl ExtensionGrant for TokenExchange {
         if &rec.client_id != client.id() && !addressed_to(&rec.audience, client) {
             return Err(unacceptable());
         }
+        // A token never outlives its client: introspection says a deleted or inactive
+        // client's token is inactive, so it cannot be exchanged either.
+        let holder_active = ctx
+            .clients
+            .get(rec.client_id.as_str())
+            .await?
+            .is_some_and(|c| !c.flows().is_empty());
+        if !holder_active {
+            return Err(unacceptable());
+        }
+        // A token the client holds for itself names no user. Exchanging it would issue the
+        // caller a token of its own that passes for a client-credentials one (RFC 9068 §5)
+        // and drops the original client's identity: only users' tokens are exchanged.
+        let Some(subject) = rec.subject.as_deref() else {
+            return Err(OAuthError::invalid_request(
+                "subject_token: is a client's own token (it acts for no user); only a user's \
+                 token can be exchanged",
+            ));
+        };
         let scope = match params.one("scope")? {
             Some(s) => Scope::parse(s)
                 .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?
@@ -106,6 +125,7 @@ impl ExtensionGrant for TokenExchange {
         // exchange must not widen what a token is good for).
         let mut targets = params.all("resource");
         targets.extend(params.all("audience"));
+        let targets = super::distinct_resources(&targets)?;
         let allowed = &client.settings().exchange_audiences;
         for target in &targets {
             let within = rec.audience.iter().any(|a| same_resource(a, target))
@@ -127,7 +147,7 @@ impl ExtensionGrant for TokenExchange {
             targets.into_iter().map(str::to_owned).collect()
         };
         Ok(GrantDecision {
-            subject: rec.subject.as_deref().map(str::to_owned),
+            subject: Some(subject.to_owned()),
             scope,
             refresh_token: false,
             issued_token_type: Some(ACCESS_TOKEN_TYPE.into()),

@@ -70,6 +70,8 @@ pub trait ExtensionGrant: Send + Sync {
 pub struct GrantContext<'a> {
     /// The server's token store.
     pub tokens: &'a dyn TokenStore,
+    /// The server's client store (to check that a presented token's client still exists).
+    pub clients: &'a dyn ClientStore,
     /// The current time.
     pub now: Timestamp,
 }
@@ -88,7 +90,7 @@ pub struct GrantDecision {
     /// The family the tokens join, so revoking it revokes them; `None` starts a new one.
     pub grant: Option<GrantId>,
     /// Targets besides the request's `resource` parameters (RFC 8693's `audience`), checked
-    /// like them.
+    /// like them (the default audience counts as known).
     pub resources: Vec<String>,
     /// No token issued outlives this (token exchange: the subject token's expiry).
     pub not_after: Option<Timestamp>,
@@ -574,11 +576,16 @@ impl AuthorizationServer {
                     "must not contain a fragment (RFC 8707 section 2)",
                 ));
             }
-            let known = self
-                .settings
-                .resources
-                .iter()
-                .any(|r| r == resource || r == url.as_str());
+            // The default audience is what a request without `resource` gets, so naming it is
+            // no wider than not naming anything.
+            let default = self.settings.default_audience();
+            let known = default == resource
+                || default == url.as_str()
+                || self
+                    .settings
+                    .resources
+                    .iter()
+                    .any(|r| r == resource || r == url.as_str());
             if !known {
                 unknown.push((resource, url.into()));
             }
@@ -689,10 +696,13 @@ impl AuthorizationServer {
             let grant_end = refresh
                 .grant_expires_at
                 .unwrap_or_else(|| now.plus_seconds(self.settings.refresh_family_lifetime));
-            // Sliding, but never past the grant's absolute end.
-            let expires_at = now
+            // Sliding, but never past the grant's absolute end, nor the issue's `not_after`.
+            let mut expires_at = now
                 .plus_seconds(self.settings.refresh_token_lifetime)
                 .min(grant_end);
+            if let Some(end) = not_after {
+                expires_at = expires_at.min(end);
+            }
             records.push((
                 TokenHash::of_bytes(token.as_bytes()),
                 record(

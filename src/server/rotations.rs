@@ -1,7 +1,12 @@
 //! The successor responses of refresh tokens rotated moments ago, for the reuse interval
 //! ([`crate::ServerSettings::refresh_reuse_interval`]).
 //!
-//! They hold tokens in clear, so they live only in this process's memory and only for the
+//! A rotation is marked *pending* before the store is asked to take the presented token, and
+//! *done* with its response once the store has answered. A second presentation that finds it
+//! pending (the store has taken the token but the first request has not had the answer yet, or
+//! never got it) is told to retry rather than taken for a thief.
+//!
+//! Responses hold tokens in clear, so they live only in this process's memory and only for the
 //! interval; with the setting off (the default) nothing is kept. Entries expire in the order
 //! they were made, so expiring them never scans the whole table.
 
@@ -25,8 +30,17 @@ struct Inner {
 struct Rotation {
     client_id: ClientId,
     at: Timestamp,
-    /// A token response: secrets.
-    body: String,
+    /// The token response (secrets), once the rotation is done; `None` while pending.
+    body: Option<String>,
+}
+
+/// What a second presentation of a refresh token rotated moments ago gets.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// The same successor as the first presentation.
+    Successor(String),
+    /// The first presentation's rotation has not finished (or its answer was lost): retry.
+    Pending,
 }
 
 impl std::fmt::Debug for Rotation {
@@ -55,8 +69,32 @@ impl Inner {
 }
 
 impl RecentRotations {
+    /// Marks a rotation of `presented` for `client_id` as under way, unless one is known.
+    pub(crate) fn begin(
+        &self,
+        presented: TokenHash,
+        client_id: &ClientId,
+        now: Timestamp,
+        interval: u64,
+    ) {
+        let mut inner = super::lock(&self.0);
+        inner.expire(now, interval);
+        if inner.by_token.contains_key(&presented) {
+            return;
+        }
+        inner.order.push_back((now, presented));
+        inner.by_token.insert(
+            presented,
+            Rotation {
+                client_id: client_id.clone(),
+                at: now,
+                body: None,
+            },
+        );
+    }
+
     /// Remembers that `presented` was rotated into the response `body` for `client_id`.
-    pub(crate) fn insert(
+    pub(crate) fn complete(
         &self,
         presented: TokenHash,
         client_id: &ClientId,
@@ -66,33 +104,54 @@ impl RecentRotations {
     ) {
         let mut inner = super::lock(&self.0);
         inner.expire(now, interval);
-        inner.order.push_back((now, presented));
+        let at = match inner.by_token.get(&presented) {
+            Some(r) => r.at,
+            None => {
+                inner.order.push_back((now, presented));
+                now
+            }
+        };
         inner.by_token.insert(
             presented,
             Rotation {
                 client_id: client_id.clone(),
-                at: now,
-                body,
+                at,
+                body: Some(body),
             },
         );
     }
 
-    /// The response `presented` was rotated into, if that happened for `client_id` within
-    /// the interval.
+    /// Forgets a pending rotation of `presented` that did not happen.
+    pub(crate) fn abandon(&self, presented: &TokenHash) {
+        let mut inner = super::lock(&self.0);
+        if inner
+            .by_token
+            .get(presented)
+            .is_some_and(|r| r.body.is_none())
+        {
+            inner.by_token.remove(presented);
+        }
+    }
+
+    /// What a presentation of `presented` by `client_id` gets, if it was rotated (or is being
+    /// rotated) within the interval.
     pub(crate) fn get(
         &self,
         presented: &TokenHash,
         client_id: &ClientId,
         now: Timestamp,
         interval: u64,
-    ) -> Option<String> {
+    ) -> Option<Reuse> {
         let mut inner = super::lock(&self.0);
         inner.expire(now, interval);
         inner
             .by_token
             .get(presented)
             .filter(|r| &r.client_id == client_id)
-            .map(|r| r.body.clone())
+            .map(|r| match &r.body {
+                Some(body) => Reuse::Successor(body.clone()),
+                None => Reuse::Pending,
+            })
     }
 
     /// Drops what has expired.
@@ -117,9 +176,12 @@ mod tests {
         let a = ClientId::new("a").unwrap();
         let b = ClientId::new("b").unwrap();
         let (h1, h2) = (TokenHash::of("1"), TokenHash::of("2"));
-        r.insert(h1, &a, "one".into(), Timestamp(100), 10);
-        r.insert(h2, &a, "two".into(), Timestamp(105), 10);
-        assert_eq!(r.get(&h1, &a, Timestamp(110), 10).as_deref(), Some("one"));
+        r.complete(h1, &a, "one".into(), Timestamp(100), 10);
+        r.complete(h2, &a, "two".into(), Timestamp(105), 10);
+        assert_eq!(
+            r.get(&h1, &a, Timestamp(110), 10),
+            Some(Reuse::Successor("one".into()))
+        );
         assert_eq!(r.get(&h1, &b, Timestamp(110), 10), None, "another client's");
         assert_eq!(
             r.get(&h1, &a, Timestamp(111), 10),
@@ -129,5 +191,31 @@ mod tests {
         assert_eq!(r.len(), 1, "the expired entry is gone");
         r.purge(Timestamp(200), 10);
         assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn a_pending_rotation_says_retry_until_it_is_done_or_abandoned() {
+        let r = RecentRotations::default();
+        let a = ClientId::new("a").unwrap();
+        let h = TokenHash::of("1");
+        r.begin(h, &a, Timestamp(100), 10);
+        assert_eq!(r.get(&h, &a, Timestamp(101), 10), Some(Reuse::Pending));
+        r.begin(h, &a, Timestamp(101), 10);
+        r.complete(h, &a, "one".into(), Timestamp(101), 10);
+        r.abandon(&h);
+        assert_eq!(
+            r.get(&h, &a, Timestamp(102), 10),
+            Some(Reuse::Successor("one".into())),
+            "a done rotation is not abandoned by a concurrent loser"
+        );
+        let other = TokenHash::of("2");
+        r.begin(other, &a, Timestamp(102), 10);
+        r.abandon(&other);
+        assert_eq!(r.get(&other, &a, Timestamp(102), 10), None);
+        assert_eq!(
+            r.get(&h, &a, Timestamp(111), 10),
+            None,
+            "expired with its start"
+        );
     }
 }

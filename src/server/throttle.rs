@@ -7,11 +7,12 @@
 //! forgotten. Users are keyed by their normalised username (trimmed, lowercase), so `Alice`
 //! and `alice ` share one count whatever the directory makes of them.
 //!
-//! The table is bounded. When it is full it forgets, first, users whose window has passed,
-//! then the unlocked user whose window started longest ago; a locked user is never forgotten
-//! before the lock ends. Should every entry be locked, a new username is refused until one
-//! expires: flooding the table can delay other users' logins, never reset someone's count
-//! while it matters.
+//! The table is bounded, and never forgets a user inside their window to make room for
+//! another: when it is full, users whose window has passed are dropped, and if none has, a new
+//! username is refused (`temporarily_unavailable`) until one does. Flooding the table with
+//! made-up usernames can so delay other users' password logins for at most one window; it can
+//! never reset the count of a user under attack. The sweep for expired users runs at most once
+//! a second, so a flood costs one pass over the table per second, not one per request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,7 +28,14 @@ pub(crate) struct PasswordThrottle {
     /// The lockout, and the window in which failures count, in seconds.
     window: u64,
     capacity: usize,
-    users: Mutex<HashMap<String, Entry>>,
+    users: Mutex<Users>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    entries: HashMap<String, Entry>,
+    /// When the table was last swept for expired entries.
+    last_sweep: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +67,7 @@ pub(crate) enum Attempt {
     Allowed,
     /// The user is locked; `newly` when this attempt locked them.
     Locked { newly: bool },
-    /// The table is full of locked users and this one is not among them.
+    /// The table is full of users inside their window, and this one is not among them.
     Full,
 }
 
@@ -86,7 +94,7 @@ impl PasswordThrottle {
     /// ahead: one step, under one lock.
     pub(crate) fn begin(&self, key: &str, now: Timestamp) -> Attempt {
         let mut users = super::lock(&self.users);
-        if let Some(e) = users.get_mut(key) {
+        if let Some(e) = users.entries.get_mut(key) {
             if e.locked(now) {
                 return Attempt::Locked { newly: false };
             }
@@ -104,10 +112,10 @@ impl PasswordThrottle {
             e.attempts += 1;
             return Attempt::Allowed;
         }
-        if users.len() >= self.capacity && !self.make_room(&mut users, now) {
+        if users.entries.len() >= self.capacity && !self.make_room(&mut users, now) {
             return Attempt::Full;
         }
-        users.insert(
+        users.entries.insert(
             key.to_owned(),
             Entry {
                 attempts: 1,
@@ -120,27 +128,18 @@ impl PasswordThrottle {
 
     /// The password was right: the user's count starts again.
     pub(crate) fn succeeded(&self, key: &str) {
-        super::lock(&self.users).remove(key);
+        super::lock(&self.users).entries.remove(key);
     }
 
-    /// Frees one slot, if the rules allow; see the module's documentation.
-    fn make_room(&self, users: &mut HashMap<String, Entry>, now: Timestamp) -> bool {
-        users.retain(|_, e| !e.expired(now, self.window));
-        if users.len() < self.capacity {
-            return true;
+    /// Drops the users whose window has passed, at most once a second; whether that made
+    /// room.
+    fn make_room(&self, users: &mut Users, now: Timestamp) -> bool {
+        if users.last_sweep != Some(now) {
+            users.last_sweep = Some(now);
+            let window = self.window;
+            users.entries.retain(|_, e| !e.expired(now, window));
         }
-        let oldest = users
-            .iter()
-            .filter(|(_, e)| !e.locked(now))
-            .min_by_key(|(_, e)| e.window_start)
-            .map(|(k, _)| k.clone());
-        match oldest {
-            Some(k) => {
-                users.remove(&k);
-                true
-            }
-            None => false,
-        }
+        users.entries.len() < self.capacity
     }
 }
 
@@ -207,29 +206,37 @@ mod tests {
     }
 
     #[test]
-    fn flooding_forgets_the_oldest_unlocked_user_first() {
-        let t = PasswordThrottle::with_capacity(5, 60, 3);
-        t.begin("old", T);
-        t.begin("recent", T.plus_seconds(10));
-        t.begin("newer", T.plus_seconds(11));
-        t.begin("flood", T.plus_seconds(12));
-        let users = super::super::lock(&t.users);
-        assert!(!users.contains_key("old") && users.contains_key("recent"));
+    fn flooding_never_resets_a_user_at_the_limit() {
+        // The victim has used every attempt but is not locked yet (that happens on the next
+        // one); a flood of other names must not make the table forget them.
+        let t = PasswordThrottle::with_capacity(5, 60, 100);
+        for _ in 0..5 {
+            assert_eq!(t.begin("victim", T), Attempt::Allowed);
+        }
+        for i in 0..1000 {
+            t.begin(&format!("flood{i}"), T.plus_seconds(1));
+        }
+        assert_eq!(
+            t.begin("victim", T.plus_seconds(2)),
+            Attempt::Locked { newly: true }
+        );
     }
 
     #[test]
-    fn a_table_full_of_locked_users_refuses_new_names() {
-        let t = PasswordThrottle::with_capacity(1, 60, 2);
-        for name in ["a", "b"] {
-            t.begin(name, T);
-            assert_eq!(t.begin(name, T), Attempt::Locked { newly: true });
-        }
-        assert_eq!(t.begin("c", T), Attempt::Full);
+    fn a_full_table_refuses_new_names_until_windows_pass() {
+        let t = PasswordThrottle::with_capacity(5, 60, 2);
+        assert_eq!(t.begin("a", T), Attempt::Allowed);
+        assert_eq!(t.begin("b", T.plus_seconds(10)), Attempt::Allowed);
+        assert_eq!(t.begin("c", T.plus_seconds(20)), Attempt::Full);
         assert_eq!(
-            t.begin("c", T.plus_seconds(60)),
+            t.begin("a", T.plus_seconds(20)),
             Attempt::Allowed,
-            "after the locks"
+            "known users go on"
         );
+        // `a`'s window ends at 60 and `b`'s at 70.
+        assert_eq!(t.begin("c", T.plus_seconds(65)), Attempt::Allowed);
+        let users = super::super::lock(&t.users);
+        assert!(!users.entries.contains_key("a") && users.entries.contains_key("b"));
     }
 
     #[test]

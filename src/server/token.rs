@@ -7,6 +7,7 @@ use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde_json::json;
 
 use super::params::Form;
+use super::rotations::Reuse;
 use super::throttle::{self, Attempt};
 use super::{AuthorizationServer, Issue, Issued, Params, RefreshGrant, echo, lock};
 use crate::byteset::ByteSet;
@@ -761,26 +762,32 @@ impl AuthorizationServer {
             not_after: None,
             now,
         })?;
-        if let Some(replayed) = self.commit(&hash, &rec, MISSING, &minted.records).await? {
-            if let Some(interval) = self.reuse_interval(client) {
-                // Taken between this request's look and its take: by a concurrent refresh of
-                // this same client, moments ago, so well within the interval. Its successor
-                // may not be remembered yet; the client's retry will find it.
-                if let Some(body) = self.recent_rotations.get(&hash, client.id(), now, interval) {
-                    return Ok(body);
-                }
-                return Err(OAuthError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "refresh_token: is being rotated by a concurrent request; retry",
-                ));
+        // Marked before the take, so that a second presentation arriving after the store took
+        // the token, but before this request has the store's answer, is told to retry rather
+        // than revoking the family it would otherwise suspect.
+        let interval = self.reuse_interval(client);
+        if let Some(interval) = interval {
+            self.recent_rotations
+                .begin(hash, client.id(), now, interval);
+        }
+        let committed = self.commit(&hash, &rec, MISSING, &minted.records).await;
+        let replayed = match committed {
+            Ok(None) => None,
+            Ok(Some(replayed)) => Some(replayed),
+            Err(e) => {
+                self.recent_rotations.abandon(&hash);
+                return Err(e);
             }
+        };
+        if let Some(replayed) = replayed {
+            // Taken between this request's look and its take: by a concurrent presentation.
             return self.refresh_replayed(client, &hash, &replayed, now).await;
         }
         // Without a `scope`, the request asked for the original grant's (RFC 6749 §6).
         let body = token_body(&minted.issued, Some(&requested), None);
-        if let Some(interval) = self.reuse_interval(client) {
+        if let Some(interval) = interval {
             self.recent_rotations
-                .insert(hash, client.id(), body.clone(), now, interval);
+                .complete(hash, client.id(), body.clone(), now, interval);
         }
         Ok(body)
     }
@@ -800,10 +807,17 @@ impl AuthorizationServer {
         rec: &TokenRecord,
         now: crate::clock::Timestamp,
     ) -> Result<String, OAuthError> {
-        if let Some(interval) = self.reuse_interval(client)
-            && let Some(body) = self.recent_rotations.get(hash, client.id(), now, interval)
-        {
-            return Ok(body);
+        if let Some(interval) = self.reuse_interval(client) {
+            match self.recent_rotations.get(hash, client.id(), now, interval) {
+                Some(Reuse::Successor(body)) => return Ok(body),
+                Some(Reuse::Pending) => {
+                    return Err(OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "refresh_token: is being rotated by a concurrent request; retry",
+                    ));
+                }
+                None => {}
+            }
         }
         // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two holders
         // is an attacker; end the whole family.
@@ -848,8 +862,14 @@ impl AuthorizationServer {
         super::distinct_resources(resources)?
             .iter()
             .map(|r| {
-                if rec.audience.iter().any(|a| a == r) {
-                    Ok((*r).to_owned())
+                // Compared as URLs, as every other audience check is; the grant's own spelling
+                // is what the new token carries.
+                if let Some(a) = rec
+                    .audience
+                    .iter()
+                    .find(|a| super::introspect::same_resource(a, r))
+                {
+                    Ok(a.clone())
                 } else {
                     Err(OAuthError::new(
                         ErrorCode::InvalidTarget,
@@ -872,6 +892,7 @@ impl AuthorizationServer {
     ) -> Result<String, OAuthError> {
         let ctx = super::GrantContext {
             tokens: self.tokens.as_ref(),
+            clients: self.clients.store().as_ref(),
             now: self.now(),
         };
         let decision = ext.grant(&ctx, client, params).await?;

@@ -3,7 +3,7 @@
 //! Everything is lost when the process ends. Each store is a map behind one mutex, never held
 //! across an `.await`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -310,17 +310,24 @@ impl MemoryTokenStore {
         let mut tokens = lock(&self.tokens);
         let tokens = &mut *tokens;
         let before = tokens.records.len();
-        let by_grant = &mut tokens.by_grant;
-        tokens.records.retain(|hash, e| {
+        // The grants that lost records, each then cleaned once: removing hash by hash from a
+        // grant's list would cost a pass over the list per record, quadratic in a big family.
+        let mut touched: HashSet<GrantId> = HashSet::new();
+        tokens.records.retain(|_, e| {
             let remove = pred(&e.record);
-            if remove && let Some(hashes) = by_grant.get_mut(&e.record.grant_id) {
-                hashes.retain(|h| h != hash);
-                if hashes.is_empty() {
-                    by_grant.remove(&e.record.grant_id);
-                }
+            if remove && !touched.contains(&e.record.grant_id) {
+                touched.insert(e.record.grant_id.clone());
             }
             !remove
         });
+        for grant in &touched {
+            if let Some(hashes) = tokens.by_grant.get_mut(grant) {
+                hashes.retain(|h| tokens.records.contains_key(h));
+                if hashes.is_empty() {
+                    tokens.by_grant.remove(grant);
+                }
+            }
+        }
         let after = tokens.records.len();
         // A purge can empty most of the table, and removed entries can leave tombstones that
         // lengthen later probes. A mostly empty table is rebuilt smaller: that clears them,
