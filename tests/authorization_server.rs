@@ -2108,6 +2108,17 @@ impl Env {
         r.json()
     }
 
+    /// The confidential client exchanges `subject_token` (an access token), with `extra`.
+    async fn conf_exchange(&self, subject_token: &str, extra: &[(&str, &str)]) -> EndpointResponse {
+        let mut p = vec![
+            ("grant_type", EXCHANGE),
+            ("subject_token", subject_token),
+            ("subject_token_type", ACCESS_TYPE),
+        ];
+        p.extend_from_slice(extra);
+        self.conf_post(&p).await
+    }
+
     async fn conf_refresh(&self, refresh_token: &str, extra: &[(&str, &str)]) -> EndpointResponse {
         let mut p = vec![
             ("grant_type", "refresh_token"),
@@ -2238,11 +2249,7 @@ async fn token_exchange_is_off_for_a_client_until_enabled() {
         .await
         .unwrap();
     let r = e
-        .conf_post(&[
-            ("grant_type", EXCHANGE),
-            ("subject_token", subject["access_token"].as_str().unwrap()),
-            ("subject_token_type", ACCESS_TYPE),
-        ])
+        .conf_exchange(subject["access_token"].as_str().unwrap(), &[])
         .await;
     assert_eq!(error_of(&r), "unauthorized_client", "{}", r.body);
 }
@@ -3031,11 +3038,7 @@ async fn an_inactive_clients_token_cannot_be_exchanged() {
         .await
         .unwrap();
     let r = e
-        .conf_post(&[
-            ("grant_type", EXCHANGE),
-            ("subject_token", subject["access_token"].as_str().unwrap()),
-            ("subject_token_type", ACCESS_TYPE),
-        ])
+        .conf_exchange(subject["access_token"].as_str().unwrap(), &[])
         .await;
     assert_eq!(error_of(&r), "invalid_request", "{}", r.body);
 }
@@ -3048,11 +3051,7 @@ async fn a_clients_own_token_cannot_be_exchanged() {
         .await
         .json();
     let r = e
-        .conf_post(&[
-            ("grant_type", EXCHANGE),
-            ("subject_token", own["access_token"].as_str().unwrap()),
-            ("subject_token_type", ACCESS_TYPE),
-        ])
+        .conf_exchange(own["access_token"].as_str().unwrap(), &[])
         .await;
     assert_eq!(error_of(&r), "invalid_request", "{}", r.body);
     assert!(r_description(&r).contains("acts for no user"), "{}", r.body);
@@ -3068,11 +3067,7 @@ async fn with_default_settings_a_holder_exchanges_its_token_for_the_default_audi
     .await;
     let t = e.conf_password_tokens(&[]).await;
     let r = e
-        .conf_post(&[
-            ("grant_type", EXCHANGE),
-            ("subject_token", t["access_token"].as_str().unwrap()),
-            ("subject_token_type", ACCESS_TYPE),
-        ])
+        .conf_exchange(t["access_token"].as_str().unwrap(), &[])
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let info = e

@@ -334,6 +334,26 @@ pub(crate) struct RefreshGrant<'a> {
     grant_expires_at: Option<Timestamp>,
 }
 
+impl<'a> RefreshGrant<'a> {
+    /// The refresh token of the grant `rec` (a code or refresh token) stands for.
+    fn of(rec: &'a TokenRecord) -> Self {
+        RefreshGrant {
+            scope: &rec.scope,
+            audience: &rec.audience,
+            grant_expires_at: rec.grant_expires_at,
+        }
+    }
+
+    /// The refresh token of a grant that starts now.
+    fn starting(scope: &'a Scope, audience: &'a Arc<[String]>) -> Self {
+        RefreshGrant {
+            scope,
+            audience,
+            grant_expires_at: None,
+        }
+    }
+}
+
 /// Tokens made but not yet stored: the response, and the records to store with it.
 pub(crate) struct Minted {
     issued: Issued,

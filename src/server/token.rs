@@ -574,11 +574,7 @@ impl AuthorizationServer {
             grant: Some(&rec.grant_id),
             // The refresh token stands for the whole authorization, whatever `resource`
             // narrowed the access token to.
-            refresh: (!client.settings().no_refresh_tokens).then_some(RefreshGrant {
-                scope: &rec.scope,
-                audience: &rec.audience,
-                grant_expires_at: rec.grant_expires_at,
-            }),
+            refresh: (!client.settings().no_refresh_tokens).then(|| RefreshGrant::of(&rec)),
             not_after: None,
             now,
         })?;
@@ -690,11 +686,8 @@ impl AuthorizationServer {
                 scope: &scope,
                 audience: &audience,
                 grant: None,
-                refresh: (!client.settings().no_refresh_tokens).then_some(RefreshGrant {
-                    scope: &scope,
-                    audience: &audience,
-                    grant_expires_at: None,
-                }),
+                refresh: (!client.settings().no_refresh_tokens)
+                    .then(|| RefreshGrant::starting(&scope, &audience)),
                 not_after: None,
                 now: self.now(),
             })
@@ -754,11 +747,7 @@ impl AuthorizationServer {
             // RFC 6749 §6: narrowing `scope` (or `resource`) narrows the new access token;
             // the rotated refresh token keeps the grant's, as a refresh token not rotated
             // would.
-            refresh: Some(RefreshGrant {
-                scope: &rec.scope,
-                audience: &rec.audience,
-                grant_expires_at: rec.grant_expires_at,
-            }),
+            refresh: Some(RefreshGrant::of(&rec)),
             not_after: None,
             now,
         })?;
@@ -910,11 +899,7 @@ impl AuthorizationServer {
                 audience: &audience,
                 grant: decision.grant.as_ref(),
                 refresh: (decision.refresh_token && !client.settings().no_refresh_tokens)
-                    .then_some(RefreshGrant {
-                        scope: &scope,
-                        audience: &audience,
-                        grant_expires_at: None,
-                    }),
+                    .then(|| RefreshGrant::starting(&scope, &audience)),
                 not_after: decision.not_after,
                 now: self.now(),
             })
