@@ -50,7 +50,10 @@ use crate::users::UserDirectory;
 ///
 /// The server authenticates the client first and issues the tokens afterwards; the grant only
 /// decides who the token is for, with which scope, and in which family. The scope is narrowed
-/// to the client's scopes and the user's permissions whatever the grant says.
+/// to the client's scopes and the user's permissions whatever the grant says. A client may use
+/// an extension grant only when an administrator lists its `grant_type` in the client's
+/// [`crate::client::ClientSettings::extension_grants`]; for any other client the server answers
+/// `unauthorized_client` without calling the grant.
 #[async_trait]
 pub trait ExtensionGrant: Send + Sync {
     /// The `grant_type` value, an absolute URI.
@@ -177,7 +180,8 @@ impl AuthorizationServerBuilder {
     }
 
     /// Adds an extension grant type. Token exchange is registered already; call
-    /// [`Self::without_extension_grants`] first to drop it.
+    /// [`Self::without_extension_grants`] first to drop it. Either way a client uses one only
+    /// once it is listed in the client's `extension_grants`.
     pub fn extension_grant(mut self, grant: Arc<dyn ExtensionGrant>) -> Self {
         self.extensions.push(grant);
         self
