@@ -34,13 +34,6 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        #[cfg(all(
-            any(target_os = "linux", target_os = "android"),
-            target_pointer_width = "64"
-        ))]
-        if let Some(seconds) = coarse_seconds() {
-            return Timestamp(seconds);
-        }
         // A clock set before 1970 is a broken host; treating it as the epoch makes every record
         // look fresh rather than panicking.
         let seconds = SystemTime::now()
@@ -48,35 +41,6 @@ impl Clock for SystemClock {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         Timestamp(seconds)
-    }
-}
-
-/// The wall clock as of the last timer tick (a few milliseconds ago at most), which Linux
-/// reads without consulting the hardware: about 5 ns against 36 ns for the precise clock on
-/// the development machine, and every grant reads the clock. Timestamps are whole seconds, so
-/// the precision lost is never seen, except that a record may be honoured for a tick past its
-/// expiry.
-///
-/// 64-bit targets only: there `timespec` is exactly its two public fields, while some 32-bit
-/// targets add private padding that a struct literal cannot name.
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    target_pointer_width = "64"
-))]
-fn coarse_seconds() -> Option<u64> {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `clock_gettime` writes one `timespec` through the pointer, which points to a
-    // local of that type, valid and exclusively borrowed for the call.
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
-    // A clock set before 1970 is treated like a failure: the caller falls back.
-    if rc == 0 {
-        u64::try_from(now.tv_sec).ok()
-    } else {
-        None
     }
 }
 
@@ -118,24 +82,11 @@ mod tests {
             .as_secs()
     }
 
-    #[cfg(all(
-        any(target_os = "linux", target_os = "android"),
-        target_pointer_width = "64"
-    ))]
-    #[test]
-    fn the_coarse_clock_answers_and_lags_the_precise_one_by_a_tick_at_most() {
-        let before = precise_seconds();
-        let coarse = coarse_seconds().expect("CLOCK_REALTIME_COARSE");
-        let after = precise_seconds();
-        assert!(before.saturating_sub(1) <= coarse && coarse <= after);
-    }
-
     #[test]
     fn the_system_clock_reads_the_wall_clock_to_the_second() {
         let before = precise_seconds();
         let now = SystemClock.now().0;
         let after = precise_seconds();
-        // The coarse clock lags the precise one by a timer tick at most.
         assert!(
             before.saturating_sub(1) <= now && now <= after,
             "{before} {now} {after}"

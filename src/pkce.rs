@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::byteset::ByteSet;
 use crate::constant_time;
 use crate::random::{self, RandomError};
+use sha2::{Digest as _, Sha256};
 
 /// RFC 7636 §4.1: a verifier is 43 to 128 characters.
 const MIN_LEN: usize = 43;
@@ -82,9 +82,13 @@ pub enum PkceError {
 }
 
 /// RFC 3986 unreserved characters, the PKCE alphabet (RFC 7636 §4.1).
-const UNRESERVED: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"-._~");
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
 /// The base64url alphabet of an S256 challenge (RFC 7636 §4.2).
-const BASE64URL: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"-_");
+fn base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')
+}
 
 /// Keeps error messages short when a hostile value is huge.
 fn truncate(value: &str) -> String {
@@ -99,7 +103,7 @@ impl CodeVerifier {
     /// Checks a presented verifier against RFC 7636 §4.1.
     pub fn parse(value: &str) -> Result<Self, PkceError> {
         // Characters first: once all are ASCII, bytes and characters count the same.
-        if !UNRESERVED.all(value.as_bytes()) {
+        if !value.bytes().all(unreserved) {
             return Err(PkceError::VerifierCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
@@ -160,6 +164,11 @@ impl From<CodeChallenge> for StoredChallenge {
     }
 }
 
+/// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2).
+fn s256(verifier: &str) -> [u8; S256_CHALLENGE_LEN] {
+    random::base64url_32(&Sha256::digest(verifier.as_bytes()).into())
+}
+
 /// A `plain` challenge is the verifier itself, so `Debug` hides it; an S256 one reveals
 /// nothing of the verifier and is shown.
 impl fmt::Debug for CodeChallenge {
@@ -181,8 +190,8 @@ impl CodeChallenge {
     pub fn parse(value: &str, method: Option<&str>) -> Result<Self, PkceError> {
         let method = method.map_or(Ok(PkceMethod::Plain), PkceMethod::parse)?;
         // S256 challenges are base64url, a subset of the unreserved characters: one scan.
-        let base64url = method == PkceMethod::S256 && BASE64URL.all(value.as_bytes());
-        if !base64url && !UNRESERVED.all(value.as_bytes()) {
+        let base64url = method == PkceMethod::S256 && value.bytes().all(base64url);
+        if !base64url && !value.bytes().all(unreserved) {
             return Err(PkceError::ChallengeCharacters);
         }
         if !(MIN_LEN..=MAX_LEN).contains(&value.len()) {
@@ -200,9 +209,7 @@ impl CodeChallenge {
     /// The challenge a client sends for `verifier`.
     pub fn from_verifier(verifier: &CodeVerifier, method: PkceMethod) -> Self {
         match method {
-            PkceMethod::S256 => CodeChallenge(Challenge::S256(crate::base64url::encode_32(
-                &crate::sha256::digest(verifier.secret().as_bytes()),
-            ))),
+            PkceMethod::S256 => CodeChallenge(Challenge::S256(s256(verifier.secret()))),
             PkceMethod::Plain => CodeChallenge(Challenge::Plain(verifier.secret().into())),
         }
     }
@@ -232,20 +239,17 @@ impl CodeChallenge {
     /// Whether a presented `code_verifier` value is well formed and answers this challenge,
     /// without copying it.
     pub fn verify_str(&self, verifier: &str) -> bool {
-        // The syntax check reads a table indexed by the verifier's bytes, which a process
-        // timing the CPU's caches could partly observe (see `byteset`). Accepted: this runs as
-        // the code is redeemed, and a verifier is worth nothing once its code is used up.
+        // The syntax check branches on the verifier's bytes, which a process timing the CPU
+        // could partly observe. Accepted: this runs as the code is redeemed, and a verifier is
+        // worth nothing once its code is used up.
         (MIN_LEN..=MAX_LEN).contains(&verifier.len())
-            && UNRESERVED.all(verifier.as_bytes())
+            && verifier.bytes().all(unreserved)
             && self.verify_value(verifier)
     }
 
     fn verify_value(&self, verifier: &str) -> bool {
         match &self.0 {
-            Challenge::S256(text) => {
-                let digest = crate::sha256::digest(verifier.as_bytes());
-                constant_time::eq(&crate::base64url::encode_32(&digest), text)
-            }
+            Challenge::S256(text) => constant_time::eq(&s256(verifier), text),
             Challenge::Plain(text) => constant_time::eq(verifier.as_bytes(), text.as_bytes()),
         }
     }

@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::byteset::ByteSet;
-
 /// The longest scope token accepted.
 const MAX_TOKEN_LEN: usize = 200;
 
@@ -43,10 +41,12 @@ impl fmt::Debug for Scope {
 }
 
 /// `NQCHAR = %x21 / %x23-5B / %x5D-7E` (RFC 6749 Appendix A).
-const NQCHAR: ByteSet = ByteSet::EMPTY.with_range(0x21, 0x7e).without(b"\"\\");
+fn nqchar(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
+}
 
 fn check_token(token: &str) -> Result<(), ScopeError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN || !NQCHAR.all(token.as_bytes()) {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN || !token.bytes().all(nqchar) {
         let shown: String = token.chars().take(40).collect();
         return Err(ScopeError(shown));
     }

@@ -1,6 +1,6 @@
 //! A forked child must never hand out the random values its parent holds: both would issue
-//! the same codes and tokens. Random values come from a per-thread pool, which a fork must
-//! discard.
+//! the same codes and tokens. Every value is drawn from the OS generator when it is needed, so
+//! there is no state for a child to share; this checks that it stays so.
 #![cfg(unix)]
 
 use std::io::Read as _;
@@ -10,8 +10,8 @@ use portcullis::store::GrantId;
 
 #[test]
 fn a_forked_child_draws_values_its_parent_never_sees() {
-    // Fill this thread's pool, so that without fork detection parent and child would both
-    // take their next value from the same bytes.
+    // Draw once before forking: a generator that kept state (a pool, a seeded user-space
+    // generator) would now hold bytes that parent and child both hand out next.
     let _ = GrantId::generate().unwrap();
 
     let mut fds = [0i32; 2];

@@ -6,7 +6,6 @@ use url::form_urlencoded;
 
 use super::params::Field;
 use super::{AuthorizationServer, Issue, Params};
-use crate::byteset::ByteSet;
 use crate::client::{ClientId, Flow, OAuthClient};
 use crate::clock::Timestamp;
 use crate::error::{ErrorCode, OAuthError};
@@ -246,16 +245,9 @@ pub(super) fn form_encoded(value: &str) -> String {
     out
 }
 
-/// Appends `value` form-encoded; codes and tokens (base64url) need no encoding, so the common
-/// case is a plain copy.
+/// Appends `value` form-encoded.
 fn push_form_encoded(out: &mut String, value: &str) {
-    // The bytes the form serializer leaves as they are.
-    const SAFE: ByteSet = ByteSet::EMPTY.with_alphanumerics().with(b"*-._");
-    if SAFE.all(value.as_bytes()) {
-        out.push_str(value);
-    } else {
-        out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-    }
+    out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
 }
 
 impl AuthorizationServer {

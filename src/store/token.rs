@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use super::StoreError;
 use crate::client::ClientId;
@@ -20,12 +21,12 @@ pub struct TokenHash([u8; 32]);
 impl TokenHash {
     /// The hash of a code or token as presented.
     pub fn of(token: &str) -> Self {
-        TokenHash(crate::sha256::digest(token.as_bytes()))
+        TokenHash(Sha256::digest(token.as_bytes()).into())
     }
 
     /// The hash of a code or token the server generated.
     pub(crate) fn of_bytes(token: &[u8]) -> Self {
-        TokenHash(crate::sha256::digest(token))
+        TokenHash(Sha256::digest(token).into())
     }
 
     /// The 32 hash bytes, for stores that key by bytes.
