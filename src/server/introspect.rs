@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde::Serialize;
 use url::Url;
 
 use super::params::Form;
@@ -28,6 +28,45 @@ pub struct AccessTokenInfo {
     pub audience: Vec<String>,
     /// When it expires.
     pub expires_at: Timestamp,
+}
+
+/// An introspection response (RFC 7662 §2.2): `active`, and for an active token what the
+/// caller may see of it.
+#[derive(Serialize, Default)]
+struct Introspection<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gty: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+}
+
+impl Introspection<'_> {
+    /// `{"active": false}`: all a caller learns of a token it may not see (RFC 7662 §2.2).
+    fn inactive() -> String {
+        Introspection::default().to_json()
+    }
+
+    fn to_json(&self) -> String {
+        // Strings and numbers only: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 fn invalid_token(description: &str) -> OAuthError {
@@ -66,7 +105,7 @@ impl AuthorizationServer {
         params: &Params<'_>,
     ) -> EndpointResponse {
         match self.introspect_inner(authorization, params).await {
-            Ok(body) => EndpointResponse::no_store(body.to_string()),
+            Ok(body) => EndpointResponse::no_store(body),
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
         }
     }
@@ -75,7 +114,7 @@ impl AuthorizationServer {
         &self,
         authorization: Option<&str>,
         params: &Params<'_>,
-    ) -> Result<serde_json::Value, OAuthError> {
+    ) -> Result<String, OAuthError> {
         let form = Form::read(params);
         let (client, method) = self.authenticate(authorization, &form).await?;
         if method == ClientAuth::None || client.client_type() == ClientType::Public {
@@ -86,43 +125,37 @@ impl AuthorizationServer {
         }
         let token = form.token.required("token")?;
         form.token_type_hint.get("token_type_hint")?;
-        let inactive = json!({ "active": false });
+        let inactive = Ok(Introspection::inactive());
         let Some(rec) = self.tokens.get(&TokenHash::of(token)).await? else {
-            return Ok(inactive);
+            return inactive;
         };
         if rec.is_expired(self.now()) || !self.issued_to_active_client(&rec).await? {
-            return Ok(inactive);
+            return inactive;
         }
         let holder = &rec.client_id == client.id();
-        let mut body = match rec.kind {
+        let token_type = match rec.kind {
             TokenKind::AccessToken if holder || addressed_to(&rec.audience, &client) => {
-                super::object(json!({ "token_type": "Bearer" }))
+                Some("Bearer")
             }
-            TokenKind::RefreshToken if holder => serde_json::Map::new(),
-            _ => return Ok(inactive),
+            TokenKind::RefreshToken if holder => None,
+            _ => return inactive,
         };
-        body.insert("active".into(), json!(true));
-        body.insert("client_id".into(), json!(rec.client_id.as_str()));
-        body.insert(
-            "sub".into(),
-            json!(rec.subject.as_deref().unwrap_or(rec.client_id.as_str())),
-        );
-        match &rec.subject {
-            Some(user) => {
-                body.insert("username".into(), json!(user));
-            }
-            // RFC 9068 §5: a client's own token must not pass for a user's, even where a client
-            // ID equals a username.
-            None => {
-                body.insert("gty".into(), json!(super::CLIENT_CREDENTIALS));
-            }
+        Ok(Introspection {
+            active: true,
+            token_type,
+            client_id: Some(rec.client_id.as_str()),
+            sub: Some(rec.subject.as_deref().unwrap_or(rec.client_id.as_str())),
+            username: rec.subject.as_deref(),
+            // RFC 9068 §5: a client's own token must not pass for a user's, even where a
+            // client ID equals a username.
+            gty: rec.subject.is_none().then_some(super::CLIENT_CREDENTIALS),
+            scope: Some(rec.scope.as_str()),
+            aud: Some(&rec.audience),
+            iss: Some(self.settings.issuer()),
+            iat: Some(rec.issued_at.0),
+            exp: Some(rec.expires_at.0),
         }
-        body.insert("scope".into(), json!(rec.scope.to_string()));
-        body.insert("aud".into(), json!(rec.audience.as_ref()));
-        body.insert("iss".into(), json!(self.settings.issuer()));
-        body.insert("iat".into(), json!(rec.issued_at.0));
-        body.insert("exp".into(), json!(rec.expires_at.0));
-        Ok(serde_json::Value::Object(body))
+        .to_json())
     }
 
     /// Handles a revocation request (RFC 7009 §2). Answers 200 whether or not the token was

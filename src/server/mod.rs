@@ -11,6 +11,7 @@
 mod authorize;
 mod exchange;
 mod introspect;
+mod metadata;
 mod params;
 mod rotations;
 mod throttle;
@@ -278,14 +279,6 @@ pub(crate) fn distinct_resources<'a>(resources: &[&'a str]) -> Result<Vec<&'a st
     Ok(distinct)
 }
 
-/// The map inside a `json!({...})` literal, which is always an object.
-pub(crate) fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match v {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    }
-}
-
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -518,55 +511,6 @@ impl AuthorizationServer {
         let interval = self.settings.refresh_reuse_interval;
         self.recent_rotations.purge(now, interval);
         self.tokens.purge_expired(now).await
-    }
-
-    /// The authorization server metadata document (RFC 8414 §2).
-    pub fn metadata(&self) -> serde_json::Value {
-        let s = &self.settings;
-        // Only what some client could use: the server-wide switches come first.
-        let mut grants = vec!["authorization_code"];
-        if s.implicit_grant {
-            grants.push("implicit");
-        }
-        if s.password_grant {
-            grants.push("password");
-        }
-        grants.extend(["client_credentials", "refresh_token"]);
-        let mut extensions: Vec<&str> = self.extensions.keys().map(String::as_str).collect();
-        extensions.sort_unstable();
-        grants.extend(extensions);
-        let (response_types, response_modes) = if s.implicit_grant {
-            (vec!["code", "token"], vec!["query", "fragment"])
-        } else {
-            (vec!["code"], vec!["query"])
-        };
-        let mut doc = object(serde_json::json!({
-            "issuer": s.issuer(),
-            "authorization_endpoint": s.authorization_endpoint,
-            "token_endpoint": s.token_endpoint,
-            "introspection_endpoint": s.introspection_endpoint,
-            "revocation_endpoint": s.revocation_endpoint,
-            "response_types_supported": response_types,
-            "response_modes_supported": response_modes,
-            "grant_types_supported": grants,
-            "code_challenge_methods_supported":
-                if s.allow_plain_pkce { vec!["S256", "plain"] } else { vec!["S256"] },
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "authorization_response_iss_parameter_supported": true,
-            "client_id_metadata_document_supported": s.cimd_enabled,
-        }));
-        if !s.scopes_supported.is_empty() {
-            doc.insert(
-                "scopes_supported".into(),
-                serde_json::json!(s.scopes_supported),
-            );
-        }
-        if let TokenFormat::Jwt(_) = s.token_format {
-            doc.insert("jwks_uri".into(), serde_json::json!(s.jwks_uri));
-        }
-        serde_json::Value::Object(doc)
     }
 
     /// The JWKS document with the JWT signer's public key (empty for opaque tokens or HMAC).
