@@ -66,8 +66,8 @@ fn setup(rt: &Runtime) -> AuthorizationServer {
             .expect("rng");
         let server = AuthorizationServer::builder(
             ServerSettings::new("https://auth.example.com").expect("issuer"),
+            Arc::new(users),
         )
-        .users(Arc::new(users))
         .build()
         .expect("server");
         for id in ["public", "resident"] {

@@ -261,10 +261,12 @@ mod tests {
     use std::sync::Arc;
 
     fn server() -> AuthorizationServer {
-        AuthorizationServer::builder(ServerSettings::new("https://auth.example.com").unwrap())
-            .users(Arc::new(MemoryUserDirectory::default()))
-            .build()
-            .unwrap()
+        AuthorizationServer::builder(
+            ServerSettings::new("https://auth.example.com").unwrap(),
+            Arc::new(MemoryUserDirectory::default()),
+        )
+        .build()
+        .unwrap()
     }
 
     fn post(body: &str) -> ::http::request::Builder {

@@ -39,9 +39,8 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let users = MemoryUserDirectory::default();
 //! users.insert("alice", "password", Scope::parse("read write")?)?;
-//! let server = AuthorizationServer::builder(ServerSettings::new("https://auth.example.com")?)
-//!     .users(Arc::new(users))
-//!     .build()?;
+//! let settings = ServerSettings::new("https://auth.example.com")?;
+//! let server = AuthorizationServer::builder(settings, Arc::new(users)).build()?;
 //! let mut app = NewClient::manual(ClientType::Public, ClientSettings {
 //!     name: "Desktop app".into(),
 //!     redirect_uris: vec!["http://127.0.0.1/cb".into()],

@@ -126,6 +126,56 @@ impl ServerSettings {
         &self.issuer
     }
 
+    /// Checks the values a host may have set: lifetimes and limits above zero, resources and
+    /// endpoints absolute URLs. [`crate::server::AuthorizationServerBuilder::build`] calls it,
+    /// so a server never runs with settings that make no sense; errors name the field.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let positive = [
+            ("code_lifetime", self.code_lifetime),
+            ("access_token_lifetime", self.access_token_lifetime),
+            ("refresh_token_lifetime", self.refresh_token_lifetime),
+            ("refresh_family_lifetime", self.refresh_family_lifetime),
+            ("password_lockout", self.password_lockout),
+            (
+                "password_max_failures",
+                u64::from(self.password_max_failures),
+            ),
+            ("max_body_bytes", self.max_body_bytes as u64),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(InvalidField::new(field, "must be greater than 0"));
+            }
+        }
+        let absolute = |field: String, value: &str| match Url::parse(value) {
+            Ok(url) if url.fragment().is_none() => Ok(()),
+            Ok(_) => Err(InvalidField::new(
+                field,
+                "must not contain a fragment (RFC 8707 section 2)",
+            )),
+            Err(e) => Err(InvalidField::new(
+                field,
+                format!("`{value}` is not an absolute URL ({e})"),
+            )),
+        };
+        for (i, r) in self.resources.iter().enumerate() {
+            absolute(format!("resources[{i}]"), r)?;
+        }
+        if let Some(r) = &self.default_resource {
+            absolute("default_resource".into(), r)?;
+        }
+        for (field, value) in [
+            ("authorization_endpoint", &self.authorization_endpoint),
+            ("token_endpoint", &self.token_endpoint),
+            ("introspection_endpoint", &self.introspection_endpoint),
+            ("revocation_endpoint", &self.revocation_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+        ] {
+            absolute(field.into(), value)?;
+        }
+        Ok(())
+    }
+
     /// The audience of a token requested without `resource`.
     pub fn default_audience(&self) -> &str {
         self.default_resource.as_deref().unwrap_or(&self.issuer)
@@ -151,6 +201,31 @@ mod tests {
                 "issuer",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_naming_the_field() {
+        let ok = ServerSettings::new("https://auth.example.com").unwrap();
+        assert!(ok.validate().is_ok());
+        type Case = (&'static str, fn(&mut ServerSettings));
+        let cases: [Case; 7] = [
+            ("code_lifetime", |s| s.code_lifetime = 0),
+            ("access_token_lifetime", |s| s.access_token_lifetime = 0),
+            ("refresh_token_lifetime", |s| s.refresh_token_lifetime = 0),
+            ("refresh_family_lifetime", |s| s.refresh_family_lifetime = 0),
+            ("password_max_failures", |s| s.password_max_failures = 0),
+            ("resources[1]", |s| {
+                s.resources = vec!["https://api.example.com/".into(), "/relative".into()]
+            }),
+            ("default_resource", |s| {
+                s.default_resource = Some("https://api.example.com/#frag".into())
+            }),
+        ];
+        for (field, break_it) in cases {
+            let mut s = ok.clone();
+            break_it(&mut s);
+            assert_eq!(s.validate().unwrap_err().field, field);
         }
     }
 

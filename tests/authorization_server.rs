@@ -128,8 +128,7 @@ async fn env_with(tweak: impl FnOnce(&mut ServerSettings)) -> Env {
         .unwrap();
     let clock = ManualClock::new(Timestamp(1_800_000_000));
     let events = Arc::new(Recorded::default());
-    let server = crate::with_stores(AuthorizationServer::builder(settings))
-        .users(users.clone())
+    let server = crate::with_stores(AuthorizationServer::builder(settings, users.clone()))
         .security_events(events.clone())
         .clock(Arc::new(clock.clone()))
         .extension_grant(Arc::new(DemoGrant))
@@ -1499,26 +1498,26 @@ async fn consent_is_never_reused_for_a_public_client_on_a_private_use_redirect()
 
 #[tokio::test]
 async fn extension_grant_types_must_be_unique_absolute_uris() {
-    let build = |b: portcullis::server::AuthorizationServerBuilder| {
-        b.users(Arc::new(MemoryUserDirectory::default())).build()
-    };
+    let build = |b: portcullis::server::AuthorizationServerBuilder| b.build();
     let s = || ServerSettings::new(ISSUER).unwrap();
+    let users = || Arc::new(MemoryUserDirectory::default());
     assert!(
         build(
-            AuthorizationServer::builder(s())
+            AuthorizationServer::builder(s(), users())
                 .extension_grant(Arc::new(portcullis::server::TokenExchange))
         )
         .is_err()
     );
     assert!(
         build(
-            AuthorizationServer::builder(s())
+            AuthorizationServer::builder(s(), users())
                 .without_extension_grants()
                 .extension_grant(Arc::new(portcullis::server::TokenExchange))
         )
         .is_ok()
     );
-    let server = build(AuthorizationServer::builder(s()).without_extension_grants()).unwrap();
+    let server =
+        build(AuthorizationServer::builder(s(), users()).without_extension_grants()).unwrap();
     assert!(
         !server.metadata()["grant_types_supported"]
             .as_array()
@@ -2037,9 +2036,8 @@ async fn resources_are_looked_up_once_and_listed_uris_are_not_written_again() {
     users
         .insert("alice", "pw", Scope::parse("read").unwrap())
         .unwrap();
-    let server = AuthorizationServer::builder(settings)
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
         .clients(store.clone())
-        .users(Arc::new(users))
         .build()
         .unwrap();
     let site = |i: usize| format!("https://site{i}.example/");
@@ -3115,4 +3113,20 @@ async fn an_extension_grants_not_after_caps_the_refresh_token_too() {
         .conf_refresh(t["refresh_token"].as_str().unwrap(), &[])
         .await;
     assert_eq!(error_of(&r), "invalid_grant", "{}", r.body);
+}
+
+#[test]
+fn a_server_is_not_built_from_settings_that_make_no_sense() {
+    let mut settings = ServerSettings::new(ISSUER).unwrap();
+    settings.access_token_lifetime = 0;
+    let err = AuthorizationServer::builder(settings, Arc::new(MemoryUserDirectory::default()))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field, "access_token_lifetime");
+    let mut settings = ServerSettings::new(ISSUER).unwrap();
+    settings.resources = vec!["not a url".into()];
+    let err = AuthorizationServer::builder(settings, Arc::new(MemoryUserDirectory::default()))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field, "resources[0]");
 }

@@ -129,12 +129,11 @@ async fn server_with(reuse_interval: u64, late_answers: bool) -> (AuthorizationS
     let mut settings = ServerSettings::new("https://as.example").unwrap();
     settings.refresh_reuse_interval = reuse_interval;
     settings.password_grant = true;
-    let server = AuthorizationServer::builder(settings)
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
         .tokens(Arc::new(SlowTokens(
             MemoryTokenStore::default(),
             late_answers,
         )))
-        .users(Arc::new(users))
         .build()
         .unwrap();
     let mut new = NewClient::manual(

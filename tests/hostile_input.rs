@@ -148,8 +148,7 @@ async fn server() -> AuthorizationServer {
     settings.resources = vec!["https://api.example.com/".into()];
     settings.implicit_grant = true;
     settings.password_grant = true;
-    let server = AuthorizationServer::builder(settings)
-        .users(Arc::new(users))
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
         .build()
         .unwrap();
     let mut public = NewClient::manual(

@@ -48,8 +48,7 @@ async fn responses_and_outcomes_show_no_issued_token_or_code() {
         .unwrap();
     let mut settings = ServerSettings::new("https://as.example").unwrap();
     settings.implicit_grant = true;
-    let server = AuthorizationServer::builder(settings)
-        .users(Arc::new(users))
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
         .build()
         .unwrap();
     let mut new = NewClient::manual(

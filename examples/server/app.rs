@@ -236,8 +236,7 @@ pub async fn build(
     }
     settings.scopes_supported = scopes.into_iter().collect();
 
-    let server = AuthorizationServer::builder(settings)
-        .users(users.clone())
+    let server = AuthorizationServer::builder(settings, users.clone())
         .clock(clock.clone())
         .security_events(Arc::new(LogSecurityEvents))
         .build()

@@ -147,7 +147,7 @@ pub struct AuthorizationServerBuilder {
     settings: ServerSettings,
     clients: Arc<dyn ClientStore>,
     tokens: Arc<dyn TokenStore>,
-    users: Option<Arc<dyn UserDirectory>>,
+    users: Arc<dyn UserDirectory>,
     clock: Arc<dyn Clock>,
     extensions: Vec<Arc<dyn ExtensionGrant>>,
     events: Arc<dyn SecurityEvents>,
@@ -165,12 +165,6 @@ impl AuthorizationServerBuilder {
     pub fn tokens(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.tokens = store;
         self.memory.tokens = None;
-        self
-    }
-
-    /// The user directory (required).
-    pub fn users(mut self, users: Arc<dyn UserDirectory>) -> Self {
-        self.users = Some(users);
         self
     }
 
@@ -200,12 +194,12 @@ impl AuthorizationServerBuilder {
         self
     }
 
-    /// The server; fails if no user directory was given or an extension grant type is not an
-    /// absolute URI, clashes with a built-in one, or is registered twice.
+    /// The server; fails, naming the field, if a setting is out of range
+    /// ([`ServerSettings::validate`]) or an extension grant type is not an absolute URI,
+    /// clashes with a built-in one, or is registered twice.
     pub fn build(self) -> Result<AuthorizationServer, InvalidField> {
-        let users = self
-            .users
-            .ok_or_else(|| InvalidField::new("users", "a user directory is required"))?;
+        self.settings.validate()?;
+        let users = self.users;
         let mut extensions = HashMap::new();
         for grant in self.extensions {
             let name = grant.grant_type().to_owned();
@@ -397,8 +391,12 @@ pub(crate) struct Issued {
 }
 
 impl AuthorizationServer {
-    /// Starts building a server with these settings.
-    pub fn builder(settings: ServerSettings) -> AuthorizationServerBuilder {
+    /// Starts building a server with these settings and the host's user directory (who holds
+    /// which scopes; a token never carries more).
+    pub fn builder(
+        settings: ServerSettings,
+        users: Arc<dyn UserDirectory>,
+    ) -> AuthorizationServerBuilder {
         let clients = Arc::new(MemoryClientStore::default());
         let tokens = Arc::new(MemoryTokenStore::default());
         AuthorizationServerBuilder {
@@ -409,7 +407,7 @@ impl AuthorizationServer {
             settings,
             clients,
             tokens,
-            users: None,
+            users,
             clock: Arc::new(SystemClock),
             extensions: vec![Arc::new(TokenExchange)],
             events: Arc::new(NoSecurityEvents),
