@@ -143,7 +143,7 @@ async fn code_flow(server: &AuthorizationServer, authorize: &Params<'_>, client_
     .into_iter()
     .collect();
     let r = server.token(None, &token).await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status(), 200);
     black_box(r);
 }
 
@@ -214,7 +214,7 @@ fn bench_group(
             prepare();
             in_rounds(rt, server, iters, || async {
                 let r = server.token(None, black_box(&cc)).await;
-                assert_eq!(r.status, 200);
+                assert_eq!(r.status(), 200);
                 black_box(r);
             })
         })

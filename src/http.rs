@@ -22,9 +22,9 @@ pub fn query(uri: &Uri) -> Params<'_> {
     Params::parse(uri.query().unwrap_or(""))
 }
 
-fn json_response(
+fn json_response<V: AsRef<str>>(
     status: u16,
-    headers: &[(&'static str, Cow<'static, str>)],
+    headers: &[(&'static str, V)],
     body: &str,
 ) -> Response<Vec<u8>> {
     let mut builder = Response::builder()
@@ -47,7 +47,7 @@ fn json_response(
 
 /// An [`EndpointResponse`] as an `http::Response`.
 pub fn endpoint_response(r: &EndpointResponse) -> Response<Vec<u8>> {
-    json_response(r.status, &r.headers, &r.body)
+    json_response(r.status(), r.headers(), r.body())
 }
 
 /// A JSON response for any JSON document (metadata, JWKS), cacheable for a short while.

@@ -71,7 +71,7 @@
 //!     verifier.secret()
 //! );
 //! let answer = server.token(None, &Params::parse(&form)).await;
-//! assert_eq!(answer.status, 200);
+//! assert_eq!(answer.status(), 200);
 //! assert_eq!(answer.json()["scope"], "read");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();

@@ -200,7 +200,7 @@ fn redeem_form(code: &str, verifier: &str) -> String {
 }
 
 fn ok(r: &EndpointResponse) -> serde_json::Value {
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status(), 200, "{}", r.body());
     r.json()
 }
 
@@ -284,14 +284,14 @@ async fn interleaved_refreshes(reuse_interval: u64) -> (EndpointResponse, Endpoi
 async fn a_refresh_that_loses_the_race_gets_the_same_successor_within_the_interval() {
     let (early, late) = interleaved_refreshes(10).await;
     ok(&early);
-    assert_eq!(late.body, early.body, "{}", late.body);
+    assert_eq!(late.body(), early.body(), "{}", late.body());
 }
 
 #[tokio::test]
 async fn without_the_interval_a_refresh_that_loses_the_race_revokes_the_family() {
     let (early, late) = interleaved_refreshes(0).await;
     let successor = ok(&early);
-    assert_eq!(late.json()["error"], "invalid_grant", "{}", late.body);
+    assert_eq!(late.json()["error"], "invalid_grant", "{}", late.body());
     let _ = successor;
 }
 
@@ -310,7 +310,7 @@ async fn a_refresh_whose_answer_was_lost_is_not_taken_for_a_theft_within_the_int
     // Dropped while waiting for the store's answer to the take, which the store has done.
     assert!(poll_then_drop(server.token(None, &params), 3).is_none());
     let retry = server.token(None, &params).await;
-    assert_eq!(retry.status, 503, "{}", retry.body);
+    assert_eq!(retry.status(), 503, "{}", retry.body());
     assert_eq!(retry.json()["error"], "temporarily_unavailable");
     // The family was not revoked: the first access token still works.
     assert!(

@@ -131,7 +131,7 @@ async fn responses_and_outcomes_show_no_issued_token_or_code() {
     let params = Params::parse(&form);
     assert_clean(&format!("{params:?}"), &[&code, verifier.secret()]);
     let answer = server.token(None, &params).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.status(), 200, "{}", answer.body());
     let json = answer.json();
     let issued = [
         json["access_token"].as_str().unwrap(),

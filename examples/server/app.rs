@@ -483,6 +483,8 @@ fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) ->
             )
                 .into_response()
         }
+        // An outcome added in a later version: refuse rather than guess.
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "unsupported outcome").into_response(),
     }
 }
 

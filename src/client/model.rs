@@ -112,6 +112,7 @@ impl fmt::Display for ClientId {
 /// An OAuth flow a client may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Flow {
     /// The client acts for itself with its own credentials (RFC 6749 §4.4).
     ClientCredentials,

@@ -19,6 +19,7 @@ use crate::store::{Consent, GrantId, TokenHash, TokenKind, TokenRecord};
 /// What the host does next with an authorization request. `Debug` redacts the code or token
 /// a redirect carries.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Authorize {
     /// Nobody is logged in: show a login page, then call `authorize` again with the same
     /// parameters and the user.

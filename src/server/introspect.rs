@@ -167,11 +167,7 @@ impl AuthorizationServer {
         params: &Params<'_>,
     ) -> EndpointResponse {
         match self.revoke_inner(authorization, params).await {
-            Ok(()) => EndpointResponse {
-                status: 200,
-                headers: std::borrow::Cow::Borrowed(&[]),
-                body: String::new(),
-            },
+            Ok(()) => EndpointResponse::empty(),
             Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
         }
     }

@@ -27,20 +27,10 @@ pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
 /// redacts the tokens in the body.
 #[derive(Clone, PartialEq)]
 pub struct EndpointResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// Headers to set besides `Content-Type: application/json`. Usually a shared constant
-    /// list, so answering costs no allocation for them.
-    pub headers: Cow<'static, [(&'static str, Cow<'static, str>)]>,
-    /// The JSON body as text, ready to send; empty for no body.
-    pub body: String,
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
 }
-
-/// RFC 6749 §5.1: token responses must not be cached; `Pragma` for HTTP/1.0 caches.
-const NO_STORE: &[(&str, Cow<'static, str>)] = &[
-    ("Cache-Control", Cow::Borrowed("no-store")),
-    ("Pragma", Cow::Borrowed("no-cache")),
-];
 
 impl std::fmt::Debug for EndpointResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,9 +47,43 @@ impl EndpointResponse {
     pub(crate) fn no_store(body: String) -> Self {
         EndpointResponse {
             status: 200,
-            headers: Cow::Borrowed(NO_STORE),
+            // RFC 6749 §5.1: token responses must not be cached; `Pragma` for HTTP/1.0 caches.
+            headers: vec![
+                ("Cache-Control", "no-store".to_owned()),
+                ("Pragma", "no-cache".to_owned()),
+            ],
             body,
         }
+    }
+
+    /// A 200 answer with no body and no headers (a revocation, RFC 7009 §2.2).
+    pub(crate) fn empty() -> Self {
+        EndpointResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers to set besides `Content-Type: application/json`.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+
+    /// The JSON body as text, ready to send; empty for no body (send no `Content-Type`
+    /// then).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The body, taken out of the response.
+    pub fn into_body(self) -> String {
+        self.body
     }
 
     /// An error answer (RFC 6749 §5.2). `invalid_client` is a 401 with a Basic challenge: RFC
@@ -75,10 +99,8 @@ impl EndpointResponse {
         r.status = e.code.status();
         if e.code == ErrorCode::InvalidClient {
             let realm = realm.replace(['"', '\\'], "");
-            r.headers.to_mut().push((
-                "WWW-Authenticate",
-                format!("Basic realm=\"{realm}\"").into(),
-            ));
+            r.headers
+                .push(("WWW-Authenticate", format!("Basic realm=\"{realm}\"")));
         }
         r
     }
@@ -93,7 +115,7 @@ impl EndpointResponse {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v.as_str())
     }
 }
 

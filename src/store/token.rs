@@ -54,6 +54,7 @@ impl fmt::Debug for TokenHash {
 /// What a [`TokenRecord`] stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TokenKind {
     /// A single-use authorization code (RFC 6749 §4.1.2).
     AuthorizationCode,
@@ -213,6 +214,7 @@ impl TokenRecord {
 
 /// The outcome of [`TokenStore::take`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Take {
     /// This caller is the one that took the record.
     Taken(Arc<TokenRecord>),
