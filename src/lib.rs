@@ -144,6 +144,9 @@ pub mod store;
 pub mod token;
 pub mod users;
 
+/// The `async_trait` attribute the store and directory traits are declared with, so that
+/// implementing one needs no dependency of your own: `#[portcullis::async_trait]`.
+pub use async_trait::async_trait;
 pub use client::{ClientId, ClientRegistry, OAuthClient};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{ErrorCode, InvalidField, OAuthError};

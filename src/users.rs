@@ -11,6 +11,23 @@ use crate::scope::Scope;
 use crate::store::StoreError;
 
 /// Answers for the host's user database.
+///
+/// ```
+/// use portcullis::store::StoreError;
+/// use portcullis::users::UserDirectory;
+/// use portcullis::{Scope, async_trait};
+///
+/// /// Everyone may read; admins may also write.
+/// struct Roles;
+///
+/// #[async_trait]
+/// impl UserDirectory for Roles {
+///     async fn permitted_scopes(&self, user: &str) -> Result<Scope, StoreError> {
+///         let scopes = if user.starts_with("admin-") { "read write" } else { "read" };
+///         Scope::parse(scopes).map_err(|e| StoreError::Backend(e.into()))
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait UserDirectory: Send + Sync {
     /// The scopes `user` holds; a token for this user never carries more.

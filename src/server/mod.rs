@@ -55,6 +55,35 @@ use crate::users::UserDirectory;
 /// an extension grant only when an administrator lists its `grant_type` in the client's
 /// [`crate::client::ClientSettings::extension_grants`]; for any other client the server answers
 /// `unauthorized_client` without calling the grant.
+///
+/// A grant that issues a token for the user named in a (host-verified) assertion:
+///
+/// ```
+/// use portcullis::server::{ExtensionGrant, GrantContext, GrantDecision};
+/// use portcullis::{OAuthClient, OAuthError, Params, Scope, async_trait};
+///
+/// struct Assertion;
+///
+/// #[async_trait]
+/// impl ExtensionGrant for Assertion {
+///     fn grant_type(&self) -> &str {
+///         "urn:example:grant-type:assertion"
+///     }
+///     async fn grant(
+///         &self,
+///         _ctx: &GrantContext<'_>,
+///         _client: &OAuthClient,
+///         params: &Params<'_>,
+///     ) -> Result<GrantDecision, OAuthError> {
+///         let user = params.required("assertion")?; // a real grant verifies a signature here
+///         Ok(GrantDecision {
+///             subject: Some(user.to_owned()),
+///             scope: Scope::parse("read").map_err(|e| OAuthError::invalid_request(e.to_string()))?,
+///             ..GrantDecision::default()
+///         })
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait ExtensionGrant: Send + Sync {
     /// The `grant_type` value, an absolute URI.

@@ -32,6 +32,46 @@ impl ClientQuery {
 /// and change nothing in it but the revision. Writes are optimistic: `update` succeeds only if
 /// the stored revision is the one the caller read, so two administrators (or an administrator
 /// and a redirect being recorded) cannot silently undo each other's changes.
+///
+/// A store that counts lookups and keeps the clients in the memory store (a database store
+/// answers the same calls from its tables):
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use portcullis::store::memory::MemoryClientStore;
+/// use portcullis::store::{ClientQuery, ClientStore, StoreError};
+/// use portcullis::{ClientId, OAuthClient, async_trait};
+///
+/// #[derive(Default)]
+/// struct Counted(MemoryClientStore, AtomicUsize);
+///
+/// #[async_trait]
+/// impl ClientStore for Counted {
+///     async fn get(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
+///         self.1.fetch_add(1, Ordering::Relaxed);
+///         self.0.get(id).await
+///     }
+///     async fn insert(&self, c: OAuthClient) -> Result<(), StoreError> { self.0.insert(c).await }
+///     async fn update(&self, c: OAuthClient) -> Result<(), StoreError> { self.0.update(c).await }
+///     async fn delete_many(&self, ids: &[ClientId]) -> Result<usize, StoreError> {
+///         self.0.delete_many(ids).await
+///     }
+///     async fn list(&self, q: &ClientQuery) -> Result<Vec<OAuthClient>, StoreError> {
+///         self.0.list(q).await
+///     }
+///     async fn record_untrusted_redirect_uri(
+///         &self,
+///         id: &ClientId,
+///         uri: &str,
+///     ) -> Result<bool, StoreError> {
+///         self.0.record_untrusted_redirect_uri(id, uri).await
+///     }
+///     async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError> {
+///         self.0.known_site_urls(urls).await
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     /// The client whose ID is `id`, compared exactly, if any. The ID is given as text, as a

@@ -123,6 +123,22 @@ pub enum FetchError {
 /// proxy settings, and any policy on which addresses may be reached (a CIMD fetch is a
 /// server-side request to a URL a stranger chose, so refusing private addresses there guards
 /// against server-side request forgery).
+///
+/// A fetcher that refuses every request (a host that offers neither CIMD nor federation):
+///
+/// ```
+/// use portcullis::async_trait;
+/// use portcullis::store::{FetchError, HttpFetcher, HttpRequest, HttpResponse};
+///
+/// struct Offline;
+///
+/// #[async_trait]
+/// impl HttpFetcher for Offline {
+///     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
+///         Err(FetchError::Connect(format!("offline: {}", request.url)))
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait HttpFetcher: Send + Sync {
     /// Sends `request`, enforcing its timeouts and size limit.

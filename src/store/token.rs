@@ -268,6 +268,64 @@ impl ConsentOwner {
 ///
 /// A record that has been taken stays (as taken) until it is purged, so a replay can be told
 /// from a code that never existed.
+///
+/// A store that keeps the records in the memory store and logs every revocation (a database
+/// store answers the same calls from its tables, with `take_and_insert` in one transaction):
+///
+/// ```
+/// use std::sync::Arc;
+/// use portcullis::clock::Timestamp;
+/// use portcullis::store::memory::MemoryTokenStore;
+/// use portcullis::store::*;
+/// use portcullis::{ClientId, async_trait};
+///
+/// struct Logged(MemoryTokenStore);
+///
+/// #[async_trait]
+/// impl TokenStore for Logged {
+///     async fn insert(&self, h: TokenHash, r: Arc<TokenRecord>) -> Result<(), StoreError> {
+///         self.0.insert(h, r).await
+///     }
+///     async fn get(&self, h: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+///         self.0.get(h).await
+///     }
+///     async fn take(&self, h: &TokenHash) -> Result<Take, StoreError> { self.0.take(h).await }
+///     async fn take_and_insert(
+///         &self,
+///         h: &TokenHash,
+///         check: TakeCheck<'_>,
+///         records: &[(TokenHash, Arc<TokenRecord>)],
+///     ) -> Result<Take, StoreError> {
+///         self.0.take_and_insert(h, check, records).await // one step in the memory store
+///     }
+///     async fn remove(&self, h: &TokenHash) -> Result<bool, StoreError> { self.0.remove(h).await }
+///     async fn revoke_grant(&self, g: &GrantId) -> Result<usize, StoreError> {
+///         eprintln!("revoking grant {}", g.as_str());
+///         self.0.revoke_grant(g).await
+///     }
+///     async fn revoke_subject(&self, u: &str, c: Option<&ClientId>) -> Result<usize, StoreError> {
+///         self.0.revoke_subject(u, c).await
+///     }
+///     async fn revoke_client(&self, c: &ClientId) -> Result<usize, StoreError> {
+///         self.0.revoke_client(c).await
+///     }
+///     async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
+///         self.0.purge_expired(now).await
+///     }
+///     async fn put_consent(&self, c: Consent) -> Result<(), StoreError> {
+///         self.0.put_consent(c).await
+///     }
+///     async fn consent(&self, u: &str, c: &ClientId) -> Result<Option<Consent>, StoreError> {
+///         self.0.consent(u, c).await
+///     }
+///     async fn consents(&self, o: &ConsentOwner) -> Result<Vec<Consent>, StoreError> {
+///         self.0.consents(o).await
+///     }
+///     async fn revoke_consents(&self, o: &ConsentOwner) -> Result<usize, StoreError> {
+///         self.0.revoke_consents(o).await
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not),
