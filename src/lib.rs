@@ -13,6 +13,8 @@
 //!   docs/embedding.md shows each route.
 //! - [`http`] (feature `http`, on by default): glue to the `http` crate's request and response
 //!   types.
+//! - [`resource`]: the resource server's discovery document (RFC 9728), for
+//!   `/.well-known/oauth-protected-resource` and the bearer challenge that points at it.
 //! - [`users`]: the [`users::UserDirectory`] trait: which scopes each of your users holds.
 //! - [`scope`], [`token`], [`settings`], [`error`]: scopes, token formats (opaque or RFC 9068
 //!   JWT), settings, and the protocol errors every rejection becomes.
@@ -137,6 +139,7 @@ pub mod pkce;
 mod random;
 mod redact;
 pub mod redirect;
+pub mod resource;
 pub mod scope;
 pub mod server;
 pub mod settings;

@@ -177,11 +177,13 @@ impl App {
         }
     }
 
-    fn resource_metadata_url(&self) -> String {
-        format!(
-            "{}/.well-known/oauth-protected-resource",
-            self.issuer.trim_end_matches('/')
-        )
+    /// The demo API's protected resource metadata (RFC 9728).
+    fn resource(&self) -> portcullis::resource::ProtectedResourceMetadata {
+        self.server
+            .protected_resource(&self.api())
+            .map(|m| m.resource_name("portcullis demo API"))
+            // The API is the issuer's origin, which `ServerSettings::new` checked.
+            .expect("the demo API is an absolute URL")
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
@@ -393,14 +395,7 @@ async fn jwks(State(app): State<Arc<App>>) -> Response {
 
 /// RFC 9728: what MCP clients read to find the authorization server.
 async fn resource_metadata(State(app): State<Arc<App>>) -> Response {
-    let doc = serde_json::json!({
-        "resource": app.api(),
-        "authorization_servers": [app.issuer],
-        "scopes_supported": app.server.settings().scopes_supported,
-        "bearer_methods_supported": ["header"],
-        "resource_name": "portcullis demo API",
-    });
-    from_http(portcullis::http::document(&doc))
+    from_http(portcullis::http::document(&app.resource().document()))
 }
 
 fn login_page(query: &str, client_name: &str, error: Option<&str>) -> Html<String> {
@@ -657,7 +652,7 @@ async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
 
 /// The demo protected API: who the token acts for.
 async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let metadata = app.resource_metadata_url();
+    let metadata = app.resource().well_known_url();
     let Some(token) = portcullis::http::bearer_token(&headers) else {
         return from_http(portcullis::http::bearer_challenge(&metadata, None));
     };

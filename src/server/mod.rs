@@ -540,6 +540,18 @@ impl AuthorizationServer {
         self.tokens.purge_expired(now).await
     }
 
+    /// The protected resource metadata (RFC 9728) of `resource`, one of this server's
+    /// resources, with this server as its authorization server and the advertised scopes
+    /// filled in.
+    pub fn protected_resource(
+        &self,
+        resource: &str,
+    ) -> Result<crate::resource::ProtectedResourceMetadata, InvalidField> {
+        Ok(crate::resource::ProtectedResourceMetadata::new(resource)?
+            .authorization_server(self.settings.issuer())
+            .scopes(self.settings.scopes_supported.iter().cloned()))
+    }
+
     /// The JWKS document with the JWT signer's public key (empty for opaque tokens or HMAC).
     pub fn jwks(&self) -> serde_json::Value {
         crate::token::jwks(&self.settings.token_format)
