@@ -12,7 +12,8 @@
 //!   outcomes are enums ([`Authorize`]) and ready-to-send answers ([`EndpointResponse`]).
 //!   docs/embedding.md shows each route.
 //! - [`http`] (feature `http`, on by default): glue to the `http` crate's request and response
-//!   types.
+//!   types; [`axum`] (feature `axum`): responses, a bearer-token extractor and the discovery
+//!   routes for axum.
 //! - [`resource`]: the resource server's discovery document (RFC 9728), for
 //!   `/.well-known/oauth-protected-resource` and the bearer challenge that points at it.
 //! - [`users`]: the [`users::UserDirectory`] trait: which scopes each of your users holds.
@@ -128,6 +129,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod client;
 pub mod clock;
 mod constant_time;

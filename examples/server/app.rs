@@ -9,6 +9,7 @@ use axum::extract::{Form, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use portcullis::axum::{Bearer, ResourceGuard, well_known_routes};
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
 use portcullis::users::MemoryUserDirectory;
 use portcullis::users::UserDirectory as _;
@@ -102,7 +103,7 @@ const LOGIN_LOCKOUT: u64 = 300;
 
 /// Everything the routes share.
 pub struct App {
-    pub server: AuthorizationServer,
+    pub server: Arc<AuthorizationServer>,
     users: Arc<MemoryUserDirectory>,
     sessions: Mutex<HashMap<String, Session>>,
     login_failures: Mutex<HashMap<String, (u32, Timestamp)>>,
@@ -298,30 +299,33 @@ pub async fn build(
     }
 
     let app = Arc::new(App {
-        server,
+        server: Arc::new(server),
         users,
         sessions: Mutex::default(),
         login_failures: Mutex::default(),
         clock,
         issuer: issuer.to_owned(),
     });
+    let server = app.server.clone();
+    let api = app.resource();
+    // The demo API: a route that runs only with a valid token for it (the extractor answers
+    // the RFC 6750 challenge, pointing at the API's RFC 9728 metadata, by itself).
+    let protected = Router::new()
+        .route("/api/me", get(me))
+        .with_state(ResourceGuard::new(server.clone(), api.clone()));
     let router = Router::new()
         .route("/", get(index))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route(
-            "/.well-known/oauth-protected-resource",
-            get(resource_metadata),
-        )
         .route("/authorize", get(authorize))
         .route("/login", post(login))
         .route("/consent", post(consent))
         .route("/token", post(token))
         .route("/introspect", post(introspect))
         .route("/revoke", post(revoke))
-        .route("/jwks.json", get(jwks))
-        .route("/api/me", get(me))
-        .layer(axum::middleware::map_response(secure_headers))
-        .with_state(app.clone());
+        .with_state(app.clone())
+        .merge(protected)
+        // RFC 8414 and RFC 9728 metadata, and the JWKS when tokens are JWTs.
+        .merge(well_known_routes(server, &[api]))
+        .layer(axum::middleware::map_response(secure_headers));
     Ok((router, app))
 }
 
@@ -383,19 +387,6 @@ async fn index(State(app): State<Arc<App>>) -> Html<String> {
             b = esc(base)
         ),
     ))
-}
-
-async fn metadata(State(app): State<Arc<App>>) -> Response {
-    from_http(portcullis::http::document(&app.server.metadata()))
-}
-
-async fn jwks(State(app): State<Arc<App>>) -> Response {
-    from_http(portcullis::http::document(&app.server.jwks()))
-}
-
-/// RFC 9728: what MCP clients read to find the authorization server.
-async fn resource_metadata(State(app): State<Arc<App>>) -> Response {
-    from_http(portcullis::http::document(&app.resource().document()))
 }
 
 fn login_page(query: &str, client_name: &str, error: Option<&str>) -> Html<String> {
@@ -651,18 +642,11 @@ async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 /// The demo protected API: who the token acts for.
-async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let metadata = app.resource().well_known_url();
-    let Some(token) = portcullis::http::bearer_token(&headers) else {
-        return from_http(portcullis::http::bearer_challenge(&metadata, None));
-    };
-    match app.server.validate_access_token(token, &app.api()).await {
-        Ok(info) => axum::Json(serde_json::json!({
-            "sub": info.subject.as_deref().unwrap_or(info.client_id.as_str()),
-            "client_id": info.client_id.as_str(),
-            "scope": info.scope.to_string(),
-        }))
-        .into_response(),
-        Err(e) => from_http(portcullis::http::bearer_challenge(&metadata, Some(&e))),
-    }
+async fn me(Bearer(info): Bearer) -> Response {
+    axum::Json(serde_json::json!({
+        "sub": info.subject.as_deref().unwrap_or(info.client_id.as_str()),
+        "client_id": info.client_id.as_str(),
+        "scope": info.scope.to_string(),
+    }))
+    .into_response()
 }
