@@ -148,6 +148,7 @@ pub mod server;
 pub mod settings;
 pub mod store;
 pub mod token;
+mod trace;
 pub mod users;
 
 /// The `async_trait` attribute the store and directory traits are declared with, so that

@@ -325,7 +325,8 @@ pub async fn build(
         .merge(protected)
         // RFC 8414 and RFC 9728 metadata, and the JWKS when tokens are JWTs.
         .merge(well_known_routes(server, &[api]))
-        .layer(axum::middleware::map_response(secure_headers));
+        .layer(axum::middleware::map_response(secure_headers))
+        .layer(axum::middleware::from_fn(log_request));
     Ok((router, app))
 }
 
@@ -342,6 +343,20 @@ fn forbidden() -> Response {
 
 /// RFC 9700 §4.16: pages that grant access must not be framed by other sites (clickjacking);
 /// pages with per-session tokens must not be cached.
+/// One line per request on standard error: method, path (never the query, which can carry a
+/// code or token), status, and how long it took.
+async fn log_request(req: Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let start = std::time::Instant::now();
+    let r = next.run(req).await;
+    eprintln!(
+        "{method} {path} {} {} us",
+        r.status().as_u16(),
+        start.elapsed().as_micros()
+    );
+    r
+}
+
 async fn secure_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));

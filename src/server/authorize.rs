@@ -277,6 +277,23 @@ impl AuthorizationServer {
         user: Option<&str>,
         decision: Option<bool>,
     ) -> Authorize {
+        let call = crate::trace::Call::start("authorize", params);
+        let outcome = call.run(self.authorize_inner(params, user, decision)).await;
+        call.finish(match &outcome {
+            Authorize::Login(_) => "login",
+            Authorize::Consent(_) => "consent",
+            Authorize::Redirect(_) => "redirect",
+            Authorize::Refused(e) => e.code.as_str(),
+        });
+        outcome
+    }
+
+    async fn authorize_inner(
+        &self,
+        params: &Params<'_>,
+        user: Option<&str>,
+        decision: Option<bool>,
+    ) -> Authorize {
         let request = Request::read(params);
         // Until the client and redirect URI are known good, errors go to the user, never to a
         // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
@@ -383,6 +400,7 @@ impl AuthorizationServer {
                 super::echo(raw_id)
             ))
         })?;
+        crate::trace::client(client.id().as_str());
         match request.redirect_uri.get("redirect_uri")? {
             Some(uri) => {
                 let trusted = if user.is_some() {

@@ -104,9 +104,16 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> EndpointResponse {
-        match self.introspect_inner(authorization, params).await {
-            Ok(body) => EndpointResponse::no_store(body),
-            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        let call = crate::trace::Call::start("introspect", params);
+        match call.run(self.introspect_inner(authorization, params)).await {
+            Ok(body) => {
+                call.finish("ok");
+                EndpointResponse::no_store(body)
+            }
+            Err(e) => {
+                call.finish(e.code.as_str());
+                EndpointResponse::error(&e, self.settings.issuer())
+            }
         }
     }
 
@@ -166,9 +173,16 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> EndpointResponse {
-        match self.revoke_inner(authorization, params).await {
-            Ok(()) => EndpointResponse::empty(),
-            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        let call = crate::trace::Call::start("revoke", params);
+        match call.run(self.revoke_inner(authorization, params)).await {
+            Ok(()) => {
+                call.finish("ok");
+                EndpointResponse::empty()
+            }
+            Err(e) => {
+                call.finish(e.code.as_str());
+                EndpointResponse::error(&e, self.settings.issuer())
+            }
         }
     }
 

@@ -249,6 +249,7 @@ impl AuthorizationServerBuilder {
             self.settings.default_audience().to_owned(),
         ];
         reserved.extend(self.settings.resources.iter().cloned());
+        let events = crate::trace::events(self.events);
         let password_throttle = throttle::PasswordThrottle::new(
             self.settings.password_max_failures,
             self.settings.password_lockout,
@@ -261,7 +262,7 @@ impl AuthorizationServerBuilder {
                 self.clients,
                 self.tokens.clone(),
                 reserved,
-                self.events.clone(),
+                events.clone(),
             ),
             password_throttle,
             tokens: self.tokens,
@@ -269,7 +270,7 @@ impl AuthorizationServerBuilder {
             users,
             clock: self.clock,
             extensions,
-            events: self.events,
+            events,
             auth_failures: Mutex::default(),
             recent_rotations: rotations::RecentRotations::default(),
         })

@@ -265,9 +265,17 @@ impl AuthorizationServer {
         authorization: Option<&str>,
         params: &Params<'_>,
     ) -> EndpointResponse {
-        match self.token_inner(authorization, params).await {
-            Ok(body) => EndpointResponse::no_store(body),
-            Err(e) => EndpointResponse::error(&e, self.settings.issuer()),
+        let call = crate::trace::Call::start("token", params);
+        let result = call.run(self.token_inner(authorization, params)).await;
+        match result {
+            Ok(body) => {
+                call.finish("ok");
+                EndpointResponse::no_store(body)
+            }
+            Err(e) => {
+                call.finish(e.code.as_str());
+                EndpointResponse::error(&e, self.settings.issuer())
+            }
         }
     }
 
@@ -390,6 +398,7 @@ impl AuthorizationServer {
             self.authentication_failed(client.id());
             return Err(failed());
         }
+        crate::trace::client(client.id().as_str());
         if secret.is_some() {
             lock(&self.auth_failures).remove(client.id());
         }
