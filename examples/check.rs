@@ -5,8 +5,9 @@
 //! ```
 //!
 //! CLIENT.json is `{"home_url": "...", "base_urls": [...], "redirect_uris": [...]}`. Prints one
-//! line per URI, `trusted <URI>` or `untrusted <URI>: <reason>`. Exit status: 0 when every URI
-//! is trusted, 1 when any is not, 2 on bad input.
+//! line per URI, `trusted <URI>` or `untrusted <URI>: <reason> (held for review)` for a
+//! well-formed URI that is not registered, `... (refused outright)` for a malformed one. Exit
+//! status: 0 when every URI is trusted (or for `--help`), 1 when any is not, 2 on bad input.
 
 use std::process::ExitCode;
 
@@ -40,6 +41,10 @@ fn main() -> ExitCode {
 
 /// Returns whether every URI is trusted, or the message for a bad-input exit.
 fn run(args: &[String]) -> Result<bool, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(true);
+    }
     let (command, rest) = args.split_first().ok_or(USAGE)?;
     if command != "redirect" {
         return Err(format!("unknown command `{command}`\n{USAGE}"));
@@ -84,7 +89,14 @@ fn run(args: &[String]) -> Result<bool, String> {
             Ok(_) => println!("trusted {uri}"),
             Err(rejection) => {
                 all_trusted = false;
-                println!("untrusted {uri}: {}", rejection.reason());
+                // A well-formed URI that is not registered is what a server holds for an
+                // administrator to review; a malformed one it refuses outright.
+                let fate = if rejection.is_reviewable() {
+                    "held for review"
+                } else {
+                    "refused outright"
+                };
+                println!("untrusted {uri}: {} ({fate})", rejection.reason());
             }
         }
     }

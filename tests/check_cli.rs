@@ -86,6 +86,18 @@ fn any_untrusted_exits_1_with_reason() {
         lines[2].starts_with("untrusted https://app.example.com/cb#x: must not contain a fragment"),
         "{out}"
     );
+    // A well-formed URI that is not registered is held for review; a malformed one is not.
+    assert!(lines[1].ends_with(" (held for review)"), "{out}");
+    assert!(lines[2].ends_with(" (refused outright)"), "{out}");
+}
+
+#[test]
+fn help_exits_0_with_the_usage() {
+    for args in [vec!["--help"], vec!["redirect", "-h"]] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&o).starts_with("usage: check redirect"), "{args:?}");
+    }
 }
 
 #[test]

@@ -617,6 +617,24 @@ async fn forged_forms_are_refused_and_pages_cannot_be_framed() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+
+    // One without its CSRF field at all gets the same page, not the framework's plain text.
+    let bare = h
+        .http
+        .post(format!("{}/consent", h.base))
+        .header("Cookie", &cookie)
+        .form(&[("query", query), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 403);
+    assert!(
+        bare.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(bare.text().await.unwrap().contains("The form is stale"));
     assert!(forged.headers().get("location").is_none());
 }
 

@@ -286,8 +286,10 @@ pub async fn build(
                 portcullis::client::ClientError::InvalidField(f) => {
                     format!("{}: {}", at(&f.field), f.reason)
                 }
-                portcullis::client::ClientError::Secret(s) => {
-                    format!("{}: {s}", at("client_secret"))
+                // Its message starts with the field's name already: name it once.
+                portcullis::client::ClientError::Secret(s) => format!("clients[{i}].{s}"),
+                portcullis::client::ClientError::Exists(_) => {
+                    format!("{}: is listed twice", at("client_id"))
                 }
                 other => format!("clients[{i}]: {other}"),
             })
@@ -592,8 +594,13 @@ struct ConsentForm {
 async fn consent(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Form(form): Form<ConsentForm>,
+    form: Result<Form<ConsentForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // A form without its fields (the CSRF token among them) is a forged or stale one: the
+    // same page as a wrong token, not the framework's plain-text rejection.
+    let Ok(Form(form)) = form else {
+        return forbidden();
+    };
     let Some(session) = app.session(&headers) else {
         return (
             StatusCode::UNAUTHORIZED,

@@ -18,6 +18,7 @@ struct Args {
     seed: String,
     addr: String,
     issuer: Option<String>,
+    help: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -25,6 +26,7 @@ fn parse_args() -> Result<Args, String> {
         seed: "examples/seed.json".into(),
         addr: "127.0.0.1:8080".into(),
         issuer: None,
+        help: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -36,7 +38,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value()?,
             "--addr" => args.addr = value()?,
             "--issuer" => args.issuer = Some(value()?),
-            "--help" | "-h" => return Err(USAGE.into()),
+            "--help" | "-h" => args.help = true,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -52,7 +54,39 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let seed = match app::load_seed(&args.seed) {
+    if args.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    // The flags first, then the whole seed, before the port is bound: a mistake is reported
+    // naming the flag or the seed's field, and nothing listens until everything is right.
+    let provisional = args
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    if let Err(e) = portcullis::ServerSettings::new(&provisional) {
+        let flag = if args.issuer.is_some() {
+            "--issuer"
+        } else {
+            "--addr"
+        };
+        eprintln!("server: {flag}: {}", e.reason);
+        return ExitCode::from(2);
+    }
+    let load = || app::load_seed(&args.seed);
+    let seed = match load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let checked = app::build(seed, &provisional, Arc::new(portcullis::SystemClock)).await;
+    if let Err(e) = checked {
+        eprintln!("server: {}: {e}", args.seed);
+        return ExitCode::from(2);
+    }
+    let seed = match load() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("server: {e}");
@@ -83,8 +117,10 @@ async fn main() -> ExitCode {
         .collect();
     let (router, app) = match app::build(seed, &issuer, Arc::new(portcullis::SystemClock)).await {
         Ok(r) => r,
+        // Checked above with the same seed; only the issuer's port can differ (`--addr` with
+        // port 0), and it is the one just bound.
         Err(e) => {
-            eprintln!("server: {}: {e}", args.seed);
+            eprintln!("server: {e}");
             return ExitCode::from(2);
         }
     };
