@@ -1,7 +1,6 @@
-//! The whole authorization server suite again, over stores the host provides: the server
-//! calls its built-in memory stores directly, and any other store through the traits, so both
-//! paths must behave alike. These stores implement only the required methods, so the
-//! provided `take_if` and `insert_all` are what the server runs on.
+//! The whole authorization server suite again, over stores the host provides. These implement
+//! only the required methods, so the provided `take_if`, `insert_all` and `take_and_insert`
+//! are what the server runs on.
 
 use std::sync::Arc;
 

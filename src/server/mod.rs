@@ -135,10 +135,6 @@ pub struct AuthorizationServer {
     settings: ServerSettings,
     clients: ClientRegistry,
     tokens: Arc<dyn TokenStore>,
-    /// The stores again when they are the built-in memory ones, called directly on the hot
-    /// path: their answers are ready at once, so a boxed future per call (the price of
-    /// calling through `dyn`) would be pure overhead.
-    memory: MemoryStores,
     users: Arc<dyn UserDirectory>,
     clock: Arc<dyn Clock>,
     extensions: HashMap<String, Arc<dyn ExtensionGrant>>,
@@ -163,16 +159,8 @@ impl std::fmt::Debug for AuthorizationServer {
     }
 }
 
-/// The built-in stores a server was built with, if any.
-#[derive(Default)]
-struct MemoryStores {
-    clients: Option<Arc<MemoryClientStore>>,
-    tokens: Option<Arc<MemoryTokenStore>>,
-}
-
 /// Builds an [`AuthorizationServer`].
 pub struct AuthorizationServerBuilder {
-    memory: MemoryStores,
     settings: ServerSettings,
     clients: Arc<dyn ClientStore>,
     tokens: Arc<dyn TokenStore>,
@@ -186,14 +174,12 @@ impl AuthorizationServerBuilder {
     /// The client store (default: in memory).
     pub fn clients(mut self, store: Arc<dyn ClientStore>) -> Self {
         self.clients = store;
-        self.memory.clients = None;
         self
     }
 
     /// The token store (default: in memory).
     pub fn tokens(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.tokens = store;
-        self.memory.tokens = None;
         self
     }
 
@@ -266,7 +252,6 @@ impl AuthorizationServerBuilder {
             ),
             password_throttle,
             tokens: self.tokens,
-            memory: self.memory,
             users,
             clock: self.clock,
             extensions,
@@ -430,10 +415,6 @@ impl AuthorizationServer {
         let clients = Arc::new(MemoryClientStore::default());
         let tokens = Arc::new(MemoryTokenStore::default());
         AuthorizationServerBuilder {
-            memory: MemoryStores {
-                clients: Some(clients.clone()),
-                tokens: Some(tokens.clone()),
-            },
             settings,
             clients,
             tokens,
@@ -465,10 +446,7 @@ impl AuthorizationServer {
 
     /// The client registered as `id`.
     async fn client(&self, id: &str) -> Result<Option<Arc<OAuthClient>>, StoreError> {
-        match &self.memory.clients {
-            Some(memory) => Ok(memory.get_now(id)),
-            None => self.clients.store().get(id).await,
-        }
+        self.clients.store().get(id).await
     }
 
     /// Stores new codes or tokens, all or none where the store can.
@@ -476,19 +454,15 @@ impl AuthorizationServer {
         &self,
         records: &[(TokenHash, Arc<TokenRecord>)],
     ) -> Result<(), StoreError> {
-        match (&self.memory.tokens, records) {
-            (Some(memory), _) => memory.insert_records(records),
-            (None, [(hash, record)]) => self.tokens.insert(*hash, record.clone()).await,
-            (None, _) => self.tokens.insert_all(records).await,
+        match records {
+            [(hash, record)] => self.tokens.insert(*hash, record.clone()).await,
+            _ => self.tokens.insert_all(records).await,
         }
     }
 
     /// [`TokenStore::get`].
     async fn record(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-        match &self.memory.tokens {
-            Some(memory) => Ok(memory.get_now(hash)),
-            None => self.tokens.get(hash).await,
-        }
+        self.tokens.get(hash).await
     }
 
     /// [`TokenStore::take_and_insert`].
@@ -498,10 +472,7 @@ impl AuthorizationServer {
         check: crate::store::TakeCheck<'_>,
         records: &[(TokenHash, Arc<TokenRecord>)],
     ) -> Result<crate::store::Take, StoreError> {
-        match &self.memory.tokens {
-            Some(memory) => memory.take_and_insert_now(hash, check, records),
-            None => self.tokens.take_and_insert(hash, check, records).await,
-        }
+        self.tokens.take_and_insert(hash, check, records).await
     }
 
     /// [`TokenStore::take_if`].
@@ -510,10 +481,7 @@ impl AuthorizationServer {
         hash: &TokenHash,
         check: crate::store::TakeCheck<'_>,
     ) -> Result<crate::store::Take, StoreError> {
-        match &self.memory.tokens {
-            Some(memory) => Ok(memory.take_if_now(hash, check)),
-            None => self.tokens.take_if(hash, check).await,
-        }
+        self.tokens.take_if(hash, check).await
     }
 
     /// Deletes clients and revokes their codes, tokens and consents (as
