@@ -120,7 +120,8 @@
 //! ```
 
 // A security library is trusted for what it does not write itself: randomness, hashing,
-// encoding and constant-time comparison come from their crates, and there is no `unsafe`.
+// encoding and constant-time comparison come from their crates, and no code here bypasses
+// the borrow checker.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Untrusted input must never panic: no unwrap, expect or unchecked indexing outside tests.
