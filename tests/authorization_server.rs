@@ -2309,7 +2309,16 @@ async fn token_exchange_parameters_follow_rfc_8693_section_2_1() {
     let subject = e.public_tokens("alice").await;
     let token = subject["access_token"].as_str().unwrap();
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
+        (
+            &[
+                ("subject_token", token),
+                ("subject_token", token),
+                ("subject_token_type", ACCESS_TYPE),
+            ],
+            "invalid_request",
+            "subject_token: must not be repeated",
+        ),
         (
             &[("subject_token", token)],
             "invalid_request",

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use url::form_urlencoded;
 
-use super::params::Field;
+use super::params::{Field, Reader, Slot};
 use super::{AuthorizationServer, Issue, Params};
 use crate::client::{ClientId, Flow, OAuthClient};
 use crate::clock::Timestamp;
@@ -113,56 +113,51 @@ struct Request<'p> {
     /// Not acted on; read so that a repeat is refused like any other.
     prompt: Field<'p>,
     resources: Vec<&'p str>,
-    /// `request` or `request_uri` (RFC 9101), which are refused.
-    request_object: Option<&'static str>,
-    /// The first parameter other than `client_id` and `redirect_uri` seen a second time.
+    /// RFC 9101 request objects, which are refused.
+    request: Field<'p>,
+    request_uri: Field<'p>,
+    /// The first parameter seen a second time (`client_id` and `redirect_uri` are refused
+    /// before this is looked at).
     first_repeat: Option<&'p str>,
+}
+
+impl<'p> Reader<'p> for Request<'p> {
+    fn slot(&mut self, name: &str) -> Slot<'_, 'p> {
+        Slot::One(match name {
+            "client_id" => &mut self.client_id,
+            "redirect_uri" => &mut self.redirect_uri,
+            "response_type" => &mut self.response_type,
+            "response_mode" => &mut self.response_mode,
+            "scope" => &mut self.scope,
+            "state" => &mut self.state,
+            "code_challenge" => &mut self.code_challenge,
+            "code_challenge_method" => &mut self.code_challenge_method,
+            "nonce" => &mut self.nonce,
+            "prompt" => &mut self.prompt,
+            "request" => &mut self.request,
+            "request_uri" => &mut self.request_uri,
+            "resource" => return Slot::Many(&mut self.resources),
+            _ => return Slot::Unknown,
+        })
+    }
 }
 
 impl<'p> Request<'p> {
     fn read(params: &'p Params<'_>) -> Self {
-        let mut r = Request::default();
-        for (name, value) in params.pairs() {
-            if value.is_empty() {
-                continue;
-            }
-            let field = match name {
-                "client_id" => {
-                    r.client_id.set(value);
-                    continue;
-                }
-                "redirect_uri" => {
-                    r.redirect_uri.set(value);
-                    continue;
-                }
-                "resource" => {
-                    r.resources.push(value);
-                    continue;
-                }
-                "request" => {
-                    r.request_object = Some("request");
-                    continue;
-                }
-                "request_uri" => {
-                    r.request_object.get_or_insert("request_uri");
-                    continue;
-                }
-                "response_type" => &mut r.response_type,
-                "response_mode" => &mut r.response_mode,
-                "scope" => &mut r.scope,
-                "state" => &mut r.state,
-                "code_challenge" => &mut r.code_challenge,
-                "code_challenge_method" => &mut r.code_challenge_method,
-                "nonce" => &mut r.nonce,
-                "prompt" => &mut r.prompt,
-                _ => continue,
-            };
-            field.set(value);
-            if field.repeated && r.first_repeat.is_none() {
-                r.first_repeat = Some(name);
-            }
-        }
+        let (mut r, first_repeat) = params.read::<Request<'p>>();
+        r.first_repeat = first_repeat;
         r
+    }
+
+    /// `request` or `request_uri`, if the request has one.
+    fn request_object(&self) -> Option<&'static str> {
+        if self.request.value.is_some() {
+            Some("request")
+        } else if self.request_uri.value.is_some() {
+            Some("request_uri")
+        } else {
+            None
+        }
     }
 }
 
@@ -455,7 +450,7 @@ impl AuthorizationServer {
         }
         // RFC 9101 request objects are not supported; ignoring them would drop parameters the
         // client meant to be authoritative.
-        if let Some(name) = request.request_object {
+        if let Some(name) = request.request_object() {
             return Err(OAuthError::invalid_request(format!(
                 "{name}: request objects are not supported"
             )));

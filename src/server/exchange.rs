@@ -4,11 +4,40 @@
 use async_trait::async_trait;
 
 use super::introspect::{addressed_to, same_resource};
+use super::params::{Field, Reader, Slot};
 use super::{ExtensionGrant, GrantContext, GrantDecision, Params};
 use crate::client::{ClientType, OAuthClient};
 use crate::error::{ErrorCode, OAuthError};
 use crate::scope::Scope;
 use crate::store::{TokenHash, TokenKind};
+
+/// The parameters of a token exchange request (RFC 8693 §2.1).
+#[derive(Default)]
+struct ExchangeRequest<'p> {
+    subject_token: Field<'p>,
+    subject_token_type: Field<'p>,
+    actor_token: Field<'p>,
+    actor_token_type: Field<'p>,
+    requested_token_type: Field<'p>,
+    scope: Field<'p>,
+    /// `resource` and `audience`, which may repeat: the targets of the new token.
+    targets: Vec<&'p str>,
+}
+
+impl<'p> Reader<'p> for ExchangeRequest<'p> {
+    fn slot(&mut self, name: &str) -> Slot<'_, 'p> {
+        Slot::One(match name {
+            "subject_token" => &mut self.subject_token,
+            "subject_token_type" => &mut self.subject_token_type,
+            "actor_token" => &mut self.actor_token,
+            "actor_token_type" => &mut self.actor_token_type,
+            "requested_token_type" => &mut self.requested_token_type,
+            "scope" => &mut self.scope,
+            "resource" | "audience" => return Slot::Many(&mut self.targets),
+            _ => return Slot::Unknown,
+        })
+    }
+}
 
 /// The token exchange grant type (RFC 8693 §2.1).
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -47,8 +76,9 @@ impl ExtensionGrant for TokenExchange {
                 "grant_type: token exchange needs a confidential client",
             ));
         }
-        let subject_token = params.required("subject_token")?;
-        let token_type = params.required("subject_token_type")?;
+        let (request, _) = params.read::<ExchangeRequest>();
+        let subject_token = request.subject_token.required("subject_token")?;
+        let token_type = request.subject_token_type.required("subject_token_type")?;
         if token_type != ACCESS_TOKEN_TYPE {
             return Err(OAuthError::invalid_request(format!(
                 "subject_token_type: only `{ACCESS_TOKEN_TYPE}` is supported"
@@ -56,8 +86,8 @@ impl ExtensionGrant for TokenExchange {
         }
         // RFC 8693 §2.1: `actor_token_type` is required with `actor_token` and must not be
         // sent without it.
-        let actor = params.one("actor_token")?;
-        if actor.is_none() && params.one("actor_token_type")?.is_some() {
+        let actor = request.actor_token.get("actor_token")?;
+        if actor.is_none() && request.actor_token_type.get("actor_token_type")?.is_some() {
             return Err(OAuthError::invalid_request(
                 "actor_token_type: must not be sent without actor_token (RFC 8693 section 2.1)",
             ));
@@ -67,7 +97,7 @@ impl ExtensionGrant for TokenExchange {
                 "actor_token: delegation is not supported",
             ));
         }
-        if let Some(t) = params.one("requested_token_type")?
+        if let Some(t) = request.requested_token_type.get("requested_token_type")?
             && t != ACCESS_TOKEN_TYPE
         {
             return Err(OAuthError::invalid_request(format!(
@@ -113,7 +143,7 @@ impl ExtensionGrant for TokenExchange {
                  token can be exchanged",
             ));
         };
-        let scope = match params.one("scope")? {
+        let scope = match request.scope.get("scope")? {
             Some(s) => Scope::parse(s)
                 .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?
                 .intersection(&rec.scope),
@@ -123,9 +153,7 @@ impl ExtensionGrant for TokenExchange {
         // within the subject token's audience or the client's allow-list; by default the
         // subject token's own. Never any other resource the server knows (RFC 8693 §5: an
         // exchange must not widen what a token is good for).
-        let mut targets = params.all("resource");
-        targets.extend(params.all("audience"));
-        let targets = super::distinct_resources(&targets)?;
+        let targets = super::distinct_resources(&request.targets)?;
         let allowed = &client.settings().exchange_audiences;
         for target in &targets {
             let within = rec.audience.iter().any(|a| same_resource(a, target))

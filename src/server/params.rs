@@ -86,6 +86,48 @@ impl<'p> Field<'p> {
     }
 }
 
+/// Where an endpoint's reader puts one parameter.
+pub(crate) enum Slot<'a, 'p> {
+    /// A single-valued parameter; a repeat is recorded in it.
+    One(&'a mut Field<'p>),
+    /// A parameter that may repeat (`resource`, RFC 8707 §2; `audience`, RFC 8693 §2.1).
+    Many(&'a mut Vec<&'p str>),
+    /// Not one this endpoint knows: ignored (RFC 6749 §3.1).
+    Unknown,
+}
+
+/// A typed reader of one endpoint's parameters: which slot each name goes to.
+pub(crate) trait Reader<'p>: Default {
+    fn slot(&mut self, name: &str) -> Slot<'_, 'p>;
+}
+
+impl<'a> Params<'a> {
+    /// Reads every parameter once, in order, into `R`'s slots, applying RFC 6749 §3.1 here and
+    /// nowhere else: an empty value counts as absent, an unknown name is ignored, a repeat is
+    /// recorded in its field. Returns the reader and the first name that was repeated.
+    pub(crate) fn read<'p, R: Reader<'p>>(&'p self) -> (R, Option<&'p str>) {
+        let mut reader = R::default();
+        let mut first_repeat = None;
+        for p in &self.0 {
+            let (name, value) = (p.name.as_ref(), p.value.as_ref());
+            if value.is_empty() {
+                continue;
+            }
+            match reader.slot(name) {
+                Slot::One(field) => {
+                    field.set(value);
+                    if field.repeated && first_repeat.is_none() {
+                        first_repeat = Some(name);
+                    }
+                }
+                Slot::Many(values) => values.push(value),
+                Slot::Unknown => {}
+            }
+        }
+        (reader, first_repeat)
+    }
+}
+
 /// The parameters of a token, introspection or revocation request (RFC 6749 §4, §6; RFC 7009
 /// §2.1; RFC 7662 §2.1), read in one pass over the form.
 #[derive(Default)]
@@ -106,35 +148,31 @@ pub(crate) struct Form<'p> {
     pub(crate) resources: Vec<&'p str>,
 }
 
+impl<'p> Reader<'p> for Form<'p> {
+    fn slot(&mut self, name: &str) -> Slot<'_, 'p> {
+        Slot::One(match name {
+            "grant_type" => &mut self.grant_type,
+            "client_id" => &mut self.client_id,
+            "client_secret" => &mut self.client_secret,
+            "code" => &mut self.code,
+            "redirect_uri" => &mut self.redirect_uri,
+            "code_verifier" => &mut self.code_verifier,
+            "refresh_token" => &mut self.refresh_token,
+            "scope" => &mut self.scope,
+            "username" => &mut self.username,
+            "password" => &mut self.password,
+            "token" => &mut self.token,
+            "token_type_hint" => &mut self.token_type_hint,
+            "resource" => return Slot::Many(&mut self.resources),
+            _ => return Slot::Unknown,
+        })
+    }
+}
+
 impl<'p> Form<'p> {
+    /// The form's fields; each one's repeat is reported when it is read.
     pub(crate) fn read(params: &'p Params<'_>) -> Self {
-        let mut f = Form::default();
-        for (name, value) in params.pairs() {
-            if value.is_empty() {
-                continue;
-            }
-            let field = match name {
-                "grant_type" => &mut f.grant_type,
-                "client_id" => &mut f.client_id,
-                "client_secret" => &mut f.client_secret,
-                "code" => &mut f.code,
-                "redirect_uri" => &mut f.redirect_uri,
-                "code_verifier" => &mut f.code_verifier,
-                "refresh_token" => &mut f.refresh_token,
-                "scope" => &mut f.scope,
-                "username" => &mut f.username,
-                "password" => &mut f.password,
-                "token" => &mut f.token,
-                "token_type_hint" => &mut f.token_type_hint,
-                "resource" => {
-                    f.resources.push(value);
-                    continue;
-                }
-                _ => continue,
-            };
-            field.set(value);
-        }
-        f
+        params.read::<Form<'p>>().0
     }
 }
 
@@ -163,18 +201,11 @@ impl<'a> Params<'a> {
     /// The value of `name`, or `None` when absent or empty; a repeated parameter is
     /// `invalid_request` (RFC 6749 §3.1, §3.2).
     pub fn one(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let mut found = None;
-        for p in &self.0 {
-            if p.is(name) {
-                if found.is_some() {
-                    return Err(OAuthError::invalid_request(format!(
-                        "{name}: must not be repeated (RFC 6749 section 3.1)"
-                    )));
-                }
-                found = Some(p.value.as_ref());
-            }
+        let mut field = Field::default();
+        for p in self.0.iter().filter(|p| p.is(name)) {
+            field.set(p.value.as_ref());
         }
-        Ok(found)
+        field.get(name)
     }
 
     /// Fails with `invalid_request` naming the first of `names` that appears more than once
