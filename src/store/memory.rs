@@ -4,7 +4,6 @@
 //! across an `.await`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -147,33 +146,9 @@ impl ClientStore for MemoryClientStore {
     }
 }
 
-/// Hashes a [`TokenHash`] by taking 8 of its bytes: it is a SHA-256 digest already, so running
-/// SipHash over it again buys nothing. No flooding risk: keys are digests of tokens this server
-/// generated from the OS RNG, so nobody can choose colliding keys to insert.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // The last write of at least 8 bytes wins: for a `[u8; 32]` key that is the digest
-        // itself (after its length prefix).
-        if let Some(head) = bytes.first_chunk::<8>() {
-            self.0 = u64::from_ne_bytes(*head);
-        } else {
-            for b in bytes {
-                self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-            }
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 struct Tokens {
-    records: HashMap<TokenHash, Entry, BuildHasherDefault<DigestHasher>>,
+    records: HashMap<TokenHash, Entry>,
     /// The records of each grant, so that revoking one (a replay, a revocation request) costs
     /// the grant's few records, not a scan of the whole table.
     by_grant: HashMap<GrantId, Vec<TokenHash>>,
