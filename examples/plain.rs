@@ -21,6 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient};
+use portcullis::resource::ProtectedResourceMetadata;
 use portcullis::users::MemoryUserDirectory;
 use portcullis::{AuthorizationServer, Authorize, ClientId, Scope, ServerSettings};
 
@@ -41,12 +42,10 @@ fn text(status: StatusCode, body: String) -> Answer {
 /// One request, routed by hand.
 async fn handle(
     server: Arc<AuthorizationServer>,
+    meta: Arc<ProtectedResourceMetadata>,
     req: Request<Incoming>,
 ) -> Result<Answer, Infallible> {
-    let api = server.settings().issuer().to_owned();
-    let meta = server
-        .protected_resource(&api)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let api = meta.resource();
     let path = req.uri().path().to_owned();
     Ok(match (req.method().clone(), path.as_str()) {
         (Method::GET, "/.well-known/oauth-authorization-server") => {
@@ -126,7 +125,7 @@ async fn handle(
             };
             match portcullis::http::bearer_token(req.headers()) {
                 None => challenge(None),
-                Some(token) => match server.validate_access_token(token, &api).await {
+                Some(token) => match server.validate_access_token(token, api).await {
                     Ok(info) => text(
                         StatusCode::OK,
                         format!(
@@ -180,13 +179,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cli.client_id = Some(ClientId::new("plain-cli")?);
     server.clients().create(cli).await?;
 
+    // The API's RFC 9728 metadata, built once: the issuer's origin is its resource identifier.
+    let meta = Arc::new(server.protected_resource(&issuer)?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("plain portcullis server on {issuer} (client `plain-cli`, user `alice`)");
     loop {
         let (stream, _) = listener.accept().await?;
-        let server = server.clone();
+        let (server, meta) = (server.clone(), meta.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(server.clone(), req));
+            let service = service_fn(move |req| handle(server.clone(), meta.clone(), req));
             // hyper drops a request's future when its connection drops; the token endpoint
             // takes a code and stores its tokens in one store call, so that is safe
             // (docs/security.md).
