@@ -7,6 +7,7 @@
 //! request is handled, so a hook should be quick: log, count, or hand the event to a channel.
 
 use crate::client::ClientId;
+use crate::store::GrantId;
 
 /// Something a request did that an operator should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +20,8 @@ pub enum SecurityEvent {
         client_id: ClientId,
         /// The user who authorized it.
         user: Option<String>,
-        /// How many codes and tokens were revoked.
-        revoked: usize,
+        /// The grant revoked with it: every code and token of this family.
+        grant: GrantId,
     },
     /// A refresh token that had been rotated out came back (RFC 9700 §4.14.2): one of its two
     /// holders is an attacker, and the whole family was revoked.
@@ -29,8 +30,8 @@ pub enum SecurityEvent {
         client_id: ClientId,
         /// The user it acted for.
         user: Option<String>,
-        /// How many tokens were revoked.
-        revoked: usize,
+        /// The grant revoked with it: every token of this family.
+        grant: GrantId,
     },
     /// A client failed to authenticate at the token, introspection or revocation endpoint.
     /// Rate-limit by the request's address on these: the crate never locks a client out,

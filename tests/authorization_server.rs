@@ -8,7 +8,7 @@ use base64::prelude::{BASE64_STANDARD, Engine as _};
 use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
 use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
 use portcullis::server::{ExtensionGrant, GrantContext, GrantDecision};
-use portcullis::store::ConsentOwner;
+use portcullis::store::{ConsentOwner, GrantId, Take, TokenHash};
 use portcullis::token::{JwtSigner, TokenFormat};
 use portcullis::users::MemoryUserDirectory;
 use portcullis::{
@@ -2505,21 +2505,53 @@ async fn security_events_report_what_an_operator_must_see_without_secrets() {
     let code = e.public_code("alice", None, &p).await;
     let first = e.redeem_public(&code, p.verifier.secret()).await.json();
     e.redeem_public(&code, p.verifier.secret()).await;
+    let family = GrantId::derived_from(&TokenHash::of(&code));
     assert!(matches!(
         &e.events.take()[..],
-        [E::CodeReplayed { client_id, user: Some(u), revoked: 3 }] if *client_id == public && u == "alice"
+        [E::CodeReplayed { client_id, user: Some(u), grant }]
+            if *client_id == public && u == "alice" && *grant == family
     ));
-    let _ = first;
+    // The event names the family; all three of its records are revoked.
+    for token in [
+        &code,
+        first["access_token"].as_str().unwrap(),
+        first["refresh_token"].as_str().unwrap(),
+    ] {
+        assert_eq!(
+            e.server.tokens().get(&TokenHash::of(token)).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            e.server.tokens().take(&TokenHash::of(token)).await.unwrap(),
+            Take::Missing
+        );
+    }
 
     // A replayed refresh token.
     let t = e.conf_password_tokens(&[]).await;
     let rt = t["refresh_token"].as_str().unwrap();
+    let rotated = e.conf_refresh(rt, &[]).await.json();
     e.conf_refresh(rt, &[]).await;
-    e.conf_refresh(rt, &[]).await;
+    let family = GrantId::derived_from(&TokenHash::of(t["access_token"].as_str().unwrap()));
     assert!(matches!(
         &e.events.take()[..],
-        [E::RefreshReplayed { client_id, user: Some(u), revoked: 4 }] if *client_id == conf && u == "alice"
+        [E::RefreshReplayed { client_id, user: Some(u), grant }]
+            if *client_id == conf && u == "alice" && *grant == family
     ));
+    // All four of the family's records are revoked: both pairs, the taken refresh token too.
+    for token in [&t, &rotated]
+        .into_iter()
+        .flat_map(|t| ["access_token", "refresh_token"].map(|f| t[f].as_str().unwrap().to_owned()))
+    {
+        assert_eq!(
+            e.server
+                .tokens()
+                .take(&TokenHash::of(&token))
+                .await
+                .unwrap(),
+            Take::Missing
+        );
+    }
 
     // Failed client authentication, counted per client; an unknown ID is cut.
     for _ in 0..2 {

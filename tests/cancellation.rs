@@ -31,18 +31,15 @@ async fn pause() {
 
 #[async_trait]
 impl TokenStore for SlowTokens {
-    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
         pause().await;
         self.0.insert(hash, record).await
     }
-    async fn insert_all(
-        &self,
-        records: &[(TokenHash, Arc<TokenRecord>)],
-    ) -> Result<(), StoreError> {
+    async fn insert_all(&self, records: &[(TokenHash, TokenRecord)]) -> Result<(), StoreError> {
         pause().await;
         self.0.insert_all(records).await
     }
-    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         pause().await;
         self.0.get(hash).await
     }
@@ -59,7 +56,7 @@ impl TokenStore for SlowTokens {
         &self,
         hash: &TokenHash,
         check: TakeCheck<'_>,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<Take, StoreError> {
         pause().await;
         let done = self.0.take_and_insert(hash, check, records).await;
@@ -72,7 +69,7 @@ impl TokenStore for SlowTokens {
         pause().await;
         self.0.remove(hash).await
     }
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         pause().await;
         self.0.revoke_grant(grant).await
     }

@@ -359,6 +359,10 @@ struct ValidSettings {
     raw: ClientSettings,
     redirects: RedirectRules,
     scopes: Scope,
+    /// Each of `scopes`' tokens as a scope of its own, so that a grant of one scope shares
+    /// the client's text instead of keeping a copy of it (every code and token pair holds
+    /// its scope for as long as it lives).
+    single_scopes: Vec<Scope>,
     user_uri_pattern: Option<UriPattern>,
     group_uri_pattern: Option<UriPattern>,
 }
@@ -411,6 +415,10 @@ impl ClientSettings {
         let scopes = Scope::from_tokens(self.scopes.iter().cloned()).map_err(|e| {
             InvalidField::new("scopes", format!("`{}` is not a valid scope token", e.0))
         })?;
+        let single_scopes = scopes
+            .iter()
+            .filter_map(|token| Scope::parse(token).ok())
+            .collect();
         let user_uri_pattern = pattern("user_uri_pattern", &self.user_uri_pattern)?;
         let group_uri_pattern = pattern("group_uri_pattern", &self.group_uri_pattern)?;
         Ok(ValidSettings {
@@ -420,6 +428,7 @@ impl ClientSettings {
             },
             redirects,
             scopes,
+            single_scopes,
             user_uri_pattern,
             group_uri_pattern,
         })
@@ -722,6 +731,20 @@ impl OAuthClient {
         &self.settings.scopes
     }
 
+    /// `scope` itself, or the equal scope this client already holds (all its scopes, or one
+    /// of them), which costs a grant no copy of the text.
+    pub(crate) fn shared_scope(&self, scope: Scope) -> Scope {
+        if scope == self.settings.scopes {
+            return self.settings.scopes.clone();
+        }
+        self.settings
+            .single_scopes
+            .iter()
+            .find(|single| **single == scope)
+            .cloned()
+            .unwrap_or(scope)
+    }
+
     /// The user URI pattern.
     pub fn user_uri_pattern(&self) -> Option<&UriPattern> {
         self.settings.user_uri_pattern.as_ref()
@@ -773,6 +796,26 @@ mod tests {
             NewClient::manual(ClientType::Public, settings),
             None,
         )
+    }
+
+    #[test]
+    fn a_grant_of_one_or_all_of_the_clients_scopes_shares_its_text() {
+        let c = client(ClientSettings {
+            scopes: vec!["write".into(), "read".into()],
+            ..settings()
+        })
+        .unwrap();
+        let same = |a: &Scope, b: &Scope| std::ptr::eq(a.as_str().as_ptr(), b.as_str().as_ptr());
+        let all = c.shared_scope(Scope::parse("read write").unwrap());
+        assert!(same(&all, c.scopes()));
+        let one = c.shared_scope(Scope::parse("read").unwrap());
+        assert_eq!(one.as_str(), "read");
+        assert!(same(&one, &c.shared_scope(Scope::parse("read").unwrap())));
+        let other = Scope::parse("admin").unwrap();
+        assert!(
+            same(&c.shared_scope(other.clone()), &other),
+            "not the client's: kept"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::random;
 use crate::redirect::{RedirectUriKind, TrustedRedirectUri};
 use crate::scope::Scope;
 use crate::store::CodeBinding;
-use crate::store::{Consent, GrantId, TokenHash, TokenKind, TokenRecord};
+use crate::store::{Consent, Grant, GrantId, TokenHash, TokenKind, TokenRecord};
 
 /// What the host does next with an authorization request. `Debug` redacts the code or token
 /// a redirect carries.
@@ -508,7 +508,7 @@ impl AuthorizationServer {
         let requested = scope_requested
             .clone()
             .unwrap_or_else(|| client.scopes().clone());
-        let scope = requested.intersection(client.scopes());
+        let scope = client.shared_scope(requested.intersection(client.scopes()));
         if scope.is_empty() {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
@@ -661,23 +661,25 @@ impl AuthorizationServer {
                 let now = self.now();
                 let record = TokenRecord {
                     kind: TokenKind::AuthorizationCode,
-                    client_id: client.id().clone(),
-                    subject: Some(user.into()),
-                    // Codes, and the tokens later issued from them, form one family.
-                    grant_id: GrantId::derived_from(&hash),
-                    scope: granted.clone(),
-                    audience: checked.audience.clone(),
-                    issued_at: now,
                     expires_at: Timestamp(now.0.saturating_add(self.settings.code_lifetime)),
-                    // The grant's absolute lifetime starts with the authorization.
-                    grant_expires_at: Some(now.plus_seconds(self.settings.refresh_family_lifetime)),
-                    code: Some(CodeBinding {
-                        redirect_uri: redirect_given.then(|| redirect.shared()),
-                        code_challenge: checked.challenge.clone(),
-                        nonce: checked.nonce.clone(),
+                    grant: Arc::new(Grant {
+                        // Codes, and the tokens later issued from them, form one family.
+                        id: GrantId::derived_from(&hash),
+                        client_id: client.id().clone(),
+                        subject: Some(user.into()),
+                        scope: granted.clone(),
+                        audience: checked.audience.clone(),
+                        issued_at: now,
+                        // The grant's absolute lifetime starts with the authorization.
+                        ends_at: Some(now.plus_seconds(self.settings.refresh_family_lifetime)),
+                        code: Some(Box::new(CodeBinding {
+                            redirect_uri: redirect_given.then(|| redirect.shared()),
+                            code_challenge: checked.challenge.clone(),
+                            nonce: checked.nonce.clone(),
+                        })),
                     }),
                 };
-                self.store_records(&[(hash, Arc::new(record))]).await?;
+                self.store_records(&[(hash, record)]).await?;
                 let pairs = [
                     ("code", Some(Value::Minted(code.as_str()))),
                     ("state", Value::text(state)),

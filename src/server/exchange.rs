@@ -121,14 +121,14 @@ impl ExtensionGrant for TokenExchange {
         // Only the token's holder, or a resource server the token is addressed to, may trade
         // it: otherwise any client that saw a user's token could mint its own for that user
         // (RFC 8693 §5; RFC 9700 §2.3 on audience restriction).
-        if &rec.client_id != client.id() && !addressed_to(&rec.audience, client) {
+        if &rec.grant.client_id != client.id() && !addressed_to(&rec.grant.audience, client) {
             return Err(unacceptable());
         }
         // A token never outlives its client: introspection says a deleted or inactive
         // client's token is inactive, so it cannot be exchanged either.
         let holder_active = ctx
             .clients
-            .get(rec.client_id.as_str())
+            .get(rec.grant.client_id.as_str())
             .await?
             .is_some_and(|c| !c.flows().is_empty());
         if !holder_active {
@@ -137,7 +137,7 @@ impl ExtensionGrant for TokenExchange {
         // A token the client holds for itself names no user. Exchanging it would issue the
         // caller a token of its own that passes for a client-credentials one (RFC 9068 §5)
         // and drops the original client's identity: only users' tokens are exchanged.
-        let Some(subject) = rec.subject.as_deref() else {
+        let Some(subject) = rec.grant.subject.as_deref() else {
             return Err(OAuthError::invalid_request(
                 "subject_token: is a client's own token (it acts for no user); only a user's \
                  token can be exchanged",
@@ -146,8 +146,8 @@ impl ExtensionGrant for TokenExchange {
         let scope = match request.scope.get("scope")? {
             Some(s) => Scope::parse(s)
                 .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?
-                .intersection(&rec.scope),
-            None => rec.scope.clone(),
+                .intersection(&rec.grant.scope),
+            None => rec.grant.scope.clone(),
         };
         // The new token's audience: what the request names (`resource` and `audience`), each
         // within the subject token's audience or the client's allow-list; by default the
@@ -156,7 +156,7 @@ impl ExtensionGrant for TokenExchange {
         let targets = super::distinct_resources(&request.targets)?;
         let allowed = &client.settings().exchange_audiences;
         for target in &targets {
-            let within = rec.audience.iter().any(|a| same_resource(a, target))
+            let within = rec.grant.audience.iter().any(|a| same_resource(a, target))
                 || allowed.iter().any(|a| same_resource(a, target));
             if !within {
                 return Err(OAuthError::new(
@@ -170,7 +170,7 @@ impl ExtensionGrant for TokenExchange {
             }
         }
         let resources = if targets.is_empty() {
-            rec.audience.to_vec()
+            rec.grant.audience.to_vec()
         } else {
             targets.into_iter().map(str::to_owned).collect()
         };
@@ -179,7 +179,7 @@ impl ExtensionGrant for TokenExchange {
             scope,
             refresh_token: false,
             issued_token_type: Some(ACCESS_TOKEN_TYPE.into()),
-            grant: Some(rec.grant_id.clone()),
+            grant: Some(rec.grant.id.clone()),
             resources,
             // Never outlives the token it was exchanged for.
             not_after: Some(rec.expires_at),

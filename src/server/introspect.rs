@@ -1,8 +1,6 @@
 //! Introspection (RFC 7662), revocation (RFC 7009), and access-token validation for resource
 //! servers in the same process.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use url::Url;
 
@@ -139,9 +137,9 @@ impl AuthorizationServer {
         if rec.is_expired(self.now()) || !self.issued_to_active_client(&rec).await? {
             return inactive;
         }
-        let holder = &rec.client_id == client.id();
+        let holder = &rec.grant.client_id == client.id();
         let token_type = match rec.kind {
-            TokenKind::AccessToken if holder || addressed_to(&rec.audience, &client) => {
+            TokenKind::AccessToken if holder || addressed_to(&rec.grant.audience, &client) => {
                 Some("Bearer")
             }
             TokenKind::RefreshToken if holder => None,
@@ -150,16 +148,25 @@ impl AuthorizationServer {
         Ok(Introspection {
             active: true,
             token_type,
-            client_id: Some(rec.client_id.as_str()),
-            sub: Some(rec.subject.as_deref().unwrap_or(rec.client_id.as_str())),
-            username: rec.subject.as_deref(),
+            client_id: Some(rec.grant.client_id.as_str()),
+            sub: Some(
+                rec.grant
+                    .subject
+                    .as_deref()
+                    .unwrap_or(rec.grant.client_id.as_str()),
+            ),
+            username: rec.grant.subject.as_deref(),
             // RFC 9068 §5: a client's own token must not pass for a user's, even where a
             // client ID equals a username.
-            gty: rec.subject.is_none().then_some(super::CLIENT_CREDENTIALS),
-            scope: Some(rec.scope.as_str()),
-            aud: Some(&rec.audience),
+            gty: rec
+                .grant
+                .subject
+                .is_none()
+                .then_some(super::CLIENT_CREDENTIALS),
+            scope: Some(rec.grant.scope.as_str()),
+            aud: Some(&rec.grant.audience),
             iss: Some(self.settings.issuer()),
-            iat: Some(rec.issued_at.0),
+            iat: Some(rec.grant.issued_at.0),
             exp: Some(rec.expires_at.0),
         }
         .to_json())
@@ -201,12 +208,12 @@ impl AuthorizationServer {
         };
         // RFC 7009 §2.1: only the client the token was issued to may revoke it; for anyone
         // else the request is a no-op that looks like success.
-        if &rec.client_id != client.id() {
+        if &rec.grant.client_id != client.id() {
             return Ok(());
         }
         match rec.kind {
             TokenKind::RefreshToken => {
-                self.tokens.revoke_grant(&rec.grant_id).await?;
+                self.tokens.revoke_grant(&rec.grant.id).await?;
             }
             TokenKind::AccessToken => {
                 self.tokens.remove(&hash).await?;
@@ -216,7 +223,7 @@ impl AuthorizationServer {
         Ok(())
     }
 
-    async fn active_access_token(&self, token: &str) -> Result<Arc<TokenRecord>, OAuthError> {
+    async fn active_access_token(&self, token: &str) -> Result<TokenRecord, OAuthError> {
         let rec = self
             .tokens
             .get(&TokenHash::of(token))
@@ -237,17 +244,17 @@ impl AuthorizationServer {
     /// calls, a replica behind): a token never outlives its client.
     async fn issued_to_active_client(&self, rec: &TokenRecord) -> Result<bool, OAuthError> {
         Ok(self
-            .client(rec.client_id.as_str())
+            .client(rec.grant.client_id.as_str())
             .await?
             .is_some_and(|c| !c.flows().is_empty()))
     }
 
     fn info(rec: &TokenRecord) -> Result<AccessTokenInfo, OAuthError> {
         Ok(AccessTokenInfo {
-            scope: rec.scope.clone(),
-            client_id: rec.client_id.clone(),
-            subject: rec.subject.as_deref().map(str::to_owned),
-            audience: rec.audience.to_vec(),
+            scope: rec.grant.scope.clone(),
+            client_id: rec.grant.client_id.clone(),
+            subject: rec.grant.subject.as_deref().map(str::to_owned),
+            audience: rec.grant.audience.to_vec(),
             expires_at: rec.expires_at,
         })
     }
@@ -260,7 +267,12 @@ impl AuthorizationServer {
         audience: &str,
     ) -> Result<AccessTokenInfo, OAuthError> {
         let rec = self.active_access_token(token).await?;
-        if !rec.audience.iter().any(|a| same_resource(a, audience)) {
+        if !rec
+            .grant
+            .audience
+            .iter()
+            .any(|a| same_resource(a, audience))
+        {
             return Err(invalid_token(
                 "the access token is not meant for this resource",
             ));
@@ -282,7 +294,7 @@ impl AuthorizationServer {
             .get(client.as_str())
             .await?
             .ok_or_else(|| invalid_token("the resource server is not a registered client"))?;
-        if !addressed_to(&rec.audience, &resource_server) {
+        if !addressed_to(&rec.grant.audience, &resource_server) {
             return Err(invalid_token(
                 "the access token is not meant for this resource",
             ));

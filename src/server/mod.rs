@@ -39,8 +39,8 @@ use crate::scope::Scope;
 use crate::settings::ServerSettings;
 use crate::store::memory::{MemoryClientStore, MemoryTokenStore};
 use crate::store::{
-    ClientStore, Consent, ConsentOwner, GrantId, StoreError, TokenHash, TokenKind, TokenRecord,
-    TokenStore,
+    ClientStore, Consent, ConsentOwner, Grant, GrantId, StoreError, TokenHash, TokenKind,
+    TokenRecord, TokenStore,
 };
 use crate::token::{AccessClaims, TokenFormat};
 use crate::users::UserDirectory;
@@ -344,9 +344,9 @@ impl<'a> RefreshGrant<'a> {
     /// The refresh token of the grant `rec` (a code or refresh token) stands for.
     fn of(rec: &'a TokenRecord) -> Self {
         RefreshGrant {
-            scope: &rec.scope,
-            audience: &rec.audience,
-            grant_expires_at: rec.grant_expires_at,
+            scope: &rec.grant.scope,
+            audience: &rec.grant.audience,
+            grant_expires_at: rec.grant.ends_at,
         }
     }
 
@@ -363,7 +363,7 @@ impl<'a> RefreshGrant<'a> {
 /// Tokens made but not yet stored: the response, and the records to store with it.
 pub(crate) struct Minted {
     issued: Issued,
-    records: Vec<(TokenHash, Arc<TokenRecord>)>,
+    records: Vec<(TokenHash, TokenRecord)>,
 }
 
 /// An access token's text: opaque tokens live inline, JWTs are as long as their claims.
@@ -450,10 +450,7 @@ impl AuthorizationServer {
     }
 
     /// Stores new codes or tokens, all or none where the store can.
-    async fn store_records(
-        &self,
-        records: &[(TokenHash, Arc<TokenRecord>)],
-    ) -> Result<(), StoreError> {
+    async fn store_records(&self, records: &[(TokenHash, TokenRecord)]) -> Result<(), StoreError> {
         match records {
             [(hash, record)] => self.tokens.insert(*hash, record.clone()).await,
             _ => self.tokens.insert_all(records).await,
@@ -461,7 +458,7 @@ impl AuthorizationServer {
     }
 
     /// [`TokenStore::get`].
-    async fn record(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+    async fn record(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.tokens.get(hash).await
     }
 
@@ -470,7 +467,7 @@ impl AuthorizationServer {
         &self,
         hash: &TokenHash,
         check: crate::store::TakeCheck<'_>,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<crate::store::Take, StoreError> {
         self.tokens.take_and_insert(hash, check, records).await
     }
@@ -641,31 +638,19 @@ impl AuthorizationServer {
         let grant = grant
             .cloned()
             .unwrap_or_else(|| GrantId::derived_from(&access_hash));
-        let record = |kind, scope: &Scope, audience: &Arc<[String]>, expires_at, grant_end| {
-            Arc::new(TokenRecord {
-                kind,
+        let grant_of = |scope: &Scope, audience: &Arc<[String]>, ends_at| {
+            Arc::new(Grant {
+                id: grant.clone(),
                 client_id: client_id.clone(),
                 subject: subject.clone(),
-                grant_id: grant.clone(),
                 scope: scope.clone(),
                 audience: audience.clone(),
                 issued_at: now,
-                expires_at,
+                ends_at,
                 code: None,
-                grant_expires_at: grant_end,
             })
         };
         let mut records = Vec::with_capacity(2);
-        records.push((
-            access_hash,
-            record(
-                TokenKind::AccessToken,
-                scope,
-                audience,
-                now.plus_seconds(lifetime),
-                None,
-            ),
-        ));
         // Both or neither, stored together: an access token whose refresh token was lost
         // would strand the client when it expires.
         if let (Some(token), Some(refresh)) = (&refresh_token, &refresh) {
@@ -679,15 +664,38 @@ impl AuthorizationServer {
             if let Some(end) = not_after {
                 expires_at = expires_at.min(end);
             }
+            let for_refresh = grant_of(refresh.scope, refresh.audience, Some(grant_end));
+            // The pair shares one grant unless the access token was narrowed (RFC 6749 §6,
+            // RFC 8707 §2.2), which is the common case's memory halved.
+            let for_access = if refresh.scope == scope && refresh.audience == audience {
+                for_refresh.clone()
+            } else {
+                grant_of(scope, audience, Some(grant_end))
+            };
+            records.push((
+                access_hash,
+                TokenRecord {
+                    kind: TokenKind::AccessToken,
+                    expires_at: now.plus_seconds(lifetime),
+                    grant: for_access,
+                },
+            ));
             records.push((
                 TokenHash::of_bytes(token.as_bytes()),
-                record(
-                    TokenKind::RefreshToken,
-                    refresh.scope,
-                    refresh.audience,
+                TokenRecord {
+                    kind: TokenKind::RefreshToken,
                     expires_at,
-                    Some(grant_end),
-                ),
+                    grant: for_refresh,
+                },
+            ));
+        } else {
+            records.push((
+                access_hash,
+                TokenRecord {
+                    kind: TokenKind::AccessToken,
+                    expires_at: now.plus_seconds(lifetime),
+                    grant: grant_of(scope, audience, None),
+                },
             ));
         }
         Ok(Minted {

@@ -217,7 +217,11 @@ impl<'a> Params<'a> {
         for (i, b) in encoded.bytes().enumerate() {
             match b {
                 b'&' => {
-                    push(encoded.get(start..i).unwrap_or_default(), eq, needs_decoding);
+                    push(
+                        encoded.get(start..i).unwrap_or_default(),
+                        eq,
+                        needs_decoding,
+                    );
                     (start, eq, needs_decoding) = (i + 1, None, false);
                 }
                 b'=' if eq.is_none() => eq = Some(i - start),

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{
-    ClientQuery, ClientStore, Consent, ConsentOwner, GrantId, StoreError, Take, TokenHash,
+    ClientQuery, ClientStore, Consent, ConsentOwner, Grant, GrantId, StoreError, Take, TokenHash,
     TokenKind, TokenRecord, TokenStore,
 };
 use crate::client::{ClientId, ClientSettings, ClientType, Flow, NewClient, OAuthClient};
@@ -246,15 +246,17 @@ pub async fn client_store(store: Arc<dyn ClientStore>) {
 fn record(kind: TokenKind, client: &ClientId, grant: &GrantId, expires: u64) -> TokenRecord {
     TokenRecord {
         kind,
-        client_id: client.clone(),
-        subject: Some("alice".into()),
-        grant_id: grant.clone(),
-        scope: crate::scope::Scope::parse("read").unwrap_or_default(),
-        audience: Arc::from(["https://api.example.com/".to_owned()]),
-        issued_at: Timestamp(expires.saturating_sub(60)),
         expires_at: Timestamp(expires),
-        code: None,
-        grant_expires_at: Some(Timestamp(expires.saturating_add(3600))),
+        grant: Arc::new(Grant {
+            id: grant.clone(),
+            client_id: client.clone(),
+            subject: Some("alice".into()),
+            scope: crate::scope::Scope::parse("read").unwrap_or_default(),
+            audience: Arc::from(["https://api.example.com/".to_owned()]),
+            issued_at: Timestamp(expires.saturating_sub(60)),
+            ends_at: Some(Timestamp(expires.saturating_add(3600))),
+            code: None,
+        }),
     }
 }
 
@@ -272,17 +274,14 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     // Insert, get, duplicates.
     let code = TokenHash::of(&fresh("code"));
     let code_rec = record(TokenKind::AuthorizationCode, &client_a, &grant, far);
-    store
-        .insert(code, Arc::new(code_rec.clone()))
-        .await
-        .expect("insert");
+    store.insert(code, code_rec.clone()).await.expect("insert");
     assert_eq!(
-        store.get(&code).await.expect("get").as_deref(),
+        store.get(&code).await.expect("get").as_ref(),
         Some(&code_rec)
     );
     assert!(
         matches!(
-            store.insert(code, Arc::new(code_rec.clone())).await,
+            store.insert(code, code_rec.clone()).await,
             Err(StoreError::Duplicate)
         ),
         "insert under an existing hash is StoreError::Duplicate"
@@ -298,11 +297,11 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     // Take: once, then replay, then missing.
     assert_eq!(
         store.take(&code).await.expect("take"),
-        Take::Taken(Arc::new(code_rec.clone()))
+        Take::Taken(code_rec.clone())
     );
     assert_eq!(
         store.take(&code).await.expect("take"),
-        Take::AlreadyTaken(Arc::new(code_rec.clone())),
+        Take::AlreadyTaken(code_rec.clone()),
         "a second take reports the replay with the record"
     );
     assert_eq!(
@@ -312,7 +311,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     );
     assert!(
         matches!(
-            store.insert(code, Arc::new(code_rec.clone())).await,
+            store.insert(code, code_rec.clone()).await,
             Err(StoreError::Duplicate)
         ),
         "a taken record still occupies its hash"
@@ -330,18 +329,18 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let pair = [
         (
             TokenHash::of(&fresh("pair-access")),
-            Arc::new(record(TokenKind::AccessToken, &client_a, &pair_grant, far)),
+            record(TokenKind::AccessToken, &client_a, &pair_grant, far),
         ),
         (
             TokenHash::of(&fresh("pair-refresh")),
-            Arc::new(record(TokenKind::RefreshToken, &client_a, &pair_grant, far)),
+            record(TokenKind::RefreshToken, &client_a, &pair_grant, far),
         ),
     ];
     store.insert_all(&pair).await.expect("insert_all");
     for (hash, rec) in &pair {
         assert_eq!(
-            store.get(hash).await.expect("get").as_deref(),
-            Some(&**rec),
+            store.get(hash).await.expect("get").as_ref(),
+            Some(rec),
             "insert_all stores every record"
         );
     }
@@ -350,13 +349,18 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         "insert_all refuses a hash that is present"
     );
     assert_eq!(store.insert_all(&[]).await.ok(), Some(()));
-    assert_eq!(
-        store.revoke_grant(&pair_grant).await.expect("revoke_grant"),
-        2
-    );
+    store.revoke_grant(&pair_grant).await.expect("revoke_grant");
+    for (hash, _) in &pair {
+        assert_eq!(
+            store.get(hash).await.expect("get"),
+            None,
+            "revoke_grant revokes every record of the grant"
+        );
+        assert_eq!(store.take(hash).await.expect("take"), Take::Missing);
+    }
     let late = [(
         TokenHash::of(&fresh("pair-late")),
-        Arc::new(record(TokenKind::AccessToken, &client_a, &pair_grant, far)),
+        record(TokenKind::AccessToken, &client_a, &pair_grant, far),
     )];
     assert!(
         matches!(store.insert_all(&late).await, Err(StoreError::GrantRevoked)),
@@ -367,16 +371,16 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let checked = TokenHash::of(&fresh("checked"));
     let checked_rec = record(TokenKind::RefreshToken, &client_a, &grant, far);
     store
-        .insert(checked, Arc::new(checked_rec.clone()))
+        .insert(checked, checked_rec.clone())
         .await
         .expect("insert");
     assert_eq!(
         store.take_if(&checked, &|_| false).await.expect("take_if"),
-        Take::Refused(Arc::new(checked_rec.clone())),
+        Take::Refused(checked_rec.clone()),
         "take_if reports a refused record"
     );
     assert_eq!(
-        store.get(&checked).await.expect("get").as_deref(),
+        store.get(&checked).await.expect("get").as_ref(),
         Some(&checked_rec),
         "a refused record is still there, not taken"
     );
@@ -386,12 +390,12 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .take_if(&checked, &|r| *r == wanted)
             .await
             .expect("take_if"),
-        Take::Taken(Arc::new(checked_rec.clone())),
+        Take::Taken(checked_rec.clone()),
         "the check sees the stored record"
     );
     assert_eq!(
         store.take_if(&checked, &|_| true).await.expect("take_if"),
-        Take::AlreadyTaken(Arc::new(checked_rec.clone()))
+        Take::AlreadyTaken(checked_rec.clone())
     );
     assert_eq!(
         store
@@ -406,18 +410,13 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let presented = TokenHash::of(&fresh("presented"));
     let presented_rec = record(TokenKind::RefreshToken, &client_a, &exchange_grant, far);
     store
-        .insert(presented, Arc::new(presented_rec.clone()))
+        .insert(presented, presented_rec.clone())
         .await
         .expect("insert");
     let successor = |name: &str| {
         (
             TokenHash::of(&fresh(name)),
-            Arc::new(record(
-                TokenKind::RefreshToken,
-                &client_a,
-                &exchange_grant,
-                far,
-            )),
+            record(TokenKind::RefreshToken, &client_a, &exchange_grant, far),
         )
     };
     let refused = [successor("refused")];
@@ -426,7 +425,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .take_and_insert(&presented, &|_| false, &refused)
             .await
             .expect("take_and_insert"),
-        Take::Refused(Arc::new(presented_rec.clone()))
+        Take::Refused(presented_rec.clone())
     );
     assert_eq!(
         store.get(&refused[0].0).await.expect("get"),
@@ -439,12 +438,12 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .take_and_insert(&presented, &|_| true, &issued)
             .await
             .expect("take_and_insert"),
-        Take::Taken(Arc::new(presented_rec.clone()))
+        Take::Taken(presented_rec.clone())
     );
     for (hash, rec) in &issued {
         assert_eq!(
-            store.get(hash).await.expect("get").as_deref(),
-            Some(rec.as_ref()),
+            store.get(hash).await.expect("get").as_ref(),
+            Some(rec),
             "take_and_insert stores the successors"
         );
     }
@@ -454,21 +453,26 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .take_and_insert(&presented, &|_| true, &again)
             .await
             .expect("take_and_insert"),
-        Take::AlreadyTaken(Arc::new(presented_rec.clone()))
+        Take::AlreadyTaken(presented_rec.clone())
     );
     assert_eq!(
         store.get(&again[0].0).await.expect("get"),
         None,
         "a replay stores nothing"
     );
+    store
+        .revoke_grant(&exchange_grant)
+        .await
+        .expect("revoke_grant");
     assert_eq!(
-        store
-            .revoke_grant(&exchange_grant)
-            .await
-            .expect("revoke_grant"),
-        3,
-        "the taken record and its two successors"
+        store.take(&presented).await.expect("take"),
+        Take::Missing,
+        "the taken record is revoked with its successors"
     );
+    for (hash, _) in &issued {
+        assert_eq!(store.get(hash).await.expect("get"), None);
+        assert_eq!(store.take(hash).await.expect("take"), Take::Missing);
+    }
 
     // Concurrent take: exactly one winner per record, many rounds.
     for round in 0..50 {
@@ -476,7 +480,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         store
             .insert(
                 hash,
-                Arc::new(record(TokenKind::AuthorizationCode, &client_a, &grant, far)),
+                record(TokenKind::AuthorizationCode, &client_a, &grant, far),
             )
             .await
             .expect("insert");
@@ -518,7 +522,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     let other = TokenHash::of(&fresh("other"));
     let insert = |hash, kind, client: &ClientId, grant: &GrantId| {
         let (store, rec) = (store.clone(), record(kind, client, grant, far));
-        async move { store.insert(hash, Arc::new(rec)).await }
+        async move { store.insert(hash, rec).await }
     };
     insert(access, TokenKind::AccessToken, &client_a, &grant)
         .await
@@ -536,8 +540,15 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
     );
     // The grant still holds the taken code, the record taken through `take_if`, the refresh
     // token and 50 raced codes.
-    assert_eq!(store.revoke_grant(&grant).await.expect("revoke_grant"), 53);
+    store.revoke_grant(&grant).await.expect("revoke_grant");
     assert_eq!(store.get(&refresh).await.expect("get"), None);
+    for hash in [&code, &checked, &refresh] {
+        assert_eq!(
+            store.take(hash).await.expect("take"),
+            Take::Missing,
+            "revoke_grant revokes taken and untaken records alike"
+        );
+    }
     assert!(
         store.get(&other).await.expect("get").is_some(),
         "other grants stay"
@@ -563,11 +574,8 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         .expect("insert");
     let bob_token = TokenHash::of(&fresh("bob"));
     let mut bobs = record(TokenKind::AccessToken, &client_a, &other_grant, far);
-    bobs.subject = Some("bob".into());
-    store
-        .insert(bob_token, Arc::new(bobs))
-        .await
-        .expect("insert");
+    Arc::make_mut(&mut bobs.grant).subject = Some("bob".into());
+    store.insert(bob_token, bobs).await.expect("insert");
     assert_eq!(
         store
             .revoke_subject("alice", Some(&client_b))
@@ -614,12 +622,7 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
         store
             .insert(
                 hash,
-                Arc::new(record(
-                    TokenKind::AccessToken,
-                    &client_a,
-                    &purge_grant,
-                    expires,
-                )),
+                record(TokenKind::AccessToken, &client_a, &purge_grant, expires),
             )
             .await
             .expect("insert");

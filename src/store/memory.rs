@@ -3,14 +3,15 @@
 //! Everything is lost when the process ends. Each store is a map behind one mutex, never held
 //! across an `.await`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::{
-    ClientQuery, ClientStore, Consent, ConsentOwner, FetchError, GrantId, HttpFetcher, HttpMethod,
-    HttpRequest, HttpResponse, StoreError, Take, TakeCheck, TokenHash, TokenRecord, TokenStore,
+    ClientQuery, ClientStore, Consent, ConsentOwner, FetchError, Grant, GrantId, HttpFetcher,
+    HttpMethod, HttpRequest, HttpResponse, StoreError, Take, TakeCheck, TokenHash, TokenKind,
+    TokenRecord, TokenStore,
 };
 use crate::client::{ClientId, OAuthClient};
 use crate::clock::Timestamp;
@@ -148,37 +149,95 @@ impl ClientStore for MemoryClientStore {
 
 #[derive(Debug, Default)]
 struct Tokens {
-    records: HashMap<TokenHash, Entry>,
-    /// The records of each grant, so that revoking one (a replay, a revocation request) costs
-    /// the grant's few records, not a scan of the whole table.
-    by_grant: HashMap<GrantId, Vec<TokenHash>>,
-    /// Revoked grants, until the time their last record would have expired.
-    revoked: HashMap<GrantId, Timestamp>,
+    records: HashMap<TokenHash, Slot>,
+    /// Revoked grants. Revoking marks the grant instead of finding its records: a record of a
+    /// marked grant is as good as gone (never returned, never taken), and the next purge
+    /// removes it. So a revocation costs one mark whatever the family's size, and the table
+    /// needs no index by grant, which would cost more memory per token pair than the tokens.
+    /// Each mark holds the latest expiry of the records a purge removed for it, and stays
+    /// until then (and for at least one purge after the revocation).
+    revoked: HashMap<GrantId, Option<Timestamp>>,
 }
 
 impl Tokens {
-    /// Forgets `hash` in its grant's index entry.
-    fn unindex(&mut self, grant: &GrantId, hash: &TokenHash) {
-        if let Some(hashes) = self.by_grant.get_mut(grant) {
-            hashes.retain(|h| h != hash);
-            if hashes.is_empty() {
-                self.by_grant.remove(grant);
-            }
-        }
+    /// The slot under `hash` if its grant is not revoked.
+    fn live(&self, hash: &TokenHash) -> Option<&Slot> {
+        self.records
+            .get(hash)
+            .filter(|slot| !self.is_revoked(&slot.grant.id))
     }
 
-    /// Removes one record and its index entry.
-    fn remove(&mut self, hash: &TokenHash) -> Option<Entry> {
-        let entry = self.records.remove(hash)?;
-        self.unindex(&entry.record.grant_id, hash);
-        Some(entry)
+    fn live_mut(&mut self, hash: &TokenHash) -> Option<&mut Slot> {
+        let revoked = &self.revoked;
+        self.records
+            .get_mut(hash)
+            .filter(|slot| revoked.is_empty() || !revoked.contains_key(&slot.grant.id))
+    }
+
+    fn is_revoked(&self, grant: &GrantId) -> bool {
+        // Most of the time nothing is revoked, and this costs no hashing.
+        !self.revoked.is_empty() && self.revoked.contains_key(grant)
     }
 }
 
+/// One record as the table keeps it, 16 bytes beside its 32-byte key and without an
+/// allocation of its own: the grant it shares with the records issued beside it, and the
+/// record's own fields packed into one word (the table holds three records per token pair,
+/// so its slot size is most of a pair's memory).
 #[derive(Debug)]
-struct Entry {
-    record: Arc<TokenRecord>,
-    taken: bool,
+struct Slot {
+    grant: Arc<Grant>,
+    /// The expiry in the low 56 bits (seconds; later times are kept as the latest one, some
+    /// two billion years away), the kind in bits 56 and 57, the taken mark in bit 63.
+    packed: u64,
+}
+
+const EXPIRY_BITS: u64 = (1 << 56) - 1;
+const TAKEN_BIT: u64 = 1 << 63;
+
+impl Slot {
+    fn new(record: &TokenRecord) -> Self {
+        let kind: u64 = match record.kind {
+            TokenKind::AuthorizationCode => 0,
+            TokenKind::AccessToken => 1,
+            TokenKind::RefreshToken => 2,
+        };
+        Slot {
+            grant: record.grant.clone(),
+            packed: record.expires_at.0.min(EXPIRY_BITS) | (kind << 56),
+        }
+    }
+
+    fn expires_at(&self) -> Timestamp {
+        match self.packed & EXPIRY_BITS {
+            EXPIRY_BITS => Timestamp(u64::MAX),
+            at => Timestamp(at),
+        }
+    }
+
+    fn kind(&self) -> TokenKind {
+        match (self.packed >> 56) & 0b11 {
+            0 => TokenKind::AuthorizationCode,
+            1 => TokenKind::AccessToken,
+            _ => TokenKind::RefreshToken,
+        }
+    }
+
+    fn taken(&self) -> bool {
+        self.packed & TAKEN_BIT != 0
+    }
+
+    fn take(&mut self) {
+        self.packed |= TAKEN_BIT;
+    }
+
+    fn record(&self) -> TokenRecord {
+        TokenRecord {
+            kind: self.kind(),
+            expires_at: self.expires_at(),
+            grant: self.grant.clone(),
+        }
+    }
 }
 
 /// Codes, tokens and consents in maps.
@@ -190,12 +249,11 @@ pub struct MemoryTokenStore {
 
 impl MemoryTokenStore {
     /// [`TokenStore::get`], answered at once.
-    pub(crate) fn get_now(&self, hash: &TokenHash) -> Option<Arc<TokenRecord>> {
+    pub(crate) fn get_now(&self, hash: &TokenHash) -> Option<TokenRecord> {
         lock(&self.tokens)
-            .records
-            .get(hash)
-            .filter(|e| !e.taken)
-            .map(|e| e.record.clone())
+            .live(hash)
+            .filter(|e| !e.taken())
+            .map(Slot::record)
     }
 
     /// [`TokenStore::take_if`], answered at once.
@@ -203,13 +261,16 @@ impl MemoryTokenStore {
         // The check runs under the lock too: no one can take the record between the check and
         // the mark.
         let mut tokens = lock(&self.tokens);
-        match tokens.records.get_mut(hash) {
+        match tokens.live_mut(hash) {
             None => Take::Missing,
-            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
-            Some(e) if !check(&e.record) => Take::Refused(e.record.clone()),
+            Some(e) if e.taken() => Take::AlreadyTaken(e.record()),
             Some(e) => {
-                e.taken = true;
-                Take::Taken(e.record.clone())
+                let record = e.record();
+                if !check(&record) {
+                    return Take::Refused(record);
+                }
+                e.take();
+                Take::Taken(record)
             }
         }
     }
@@ -220,18 +281,29 @@ impl MemoryTokenStore {
         &self,
         hash: &TokenHash,
         check: TakeCheck<'_>,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<Take, StoreError> {
         let mut tokens = lock(&self.tokens);
-        let found = match tokens.records.get(hash) {
+        let found = match tokens.live(hash) {
             None => return Ok(Take::Missing),
-            Some(e) if e.taken => return Ok(Take::AlreadyTaken(e.record.clone())),
-            Some(e) if !check(&e.record) => return Ok(Take::Refused(e.record.clone())),
-            Some(e) => e.record.clone(),
+            Some(e) if e.taken() => return Ok(Take::AlreadyTaken(e.record())),
+            Some(e) => e.record(),
         };
+        if !check(&found) {
+            return Ok(Take::Refused(found));
+        }
         Self::insert_locked(&mut tokens, records)?;
         if let Some(e) = tokens.records.get_mut(hash) {
-            e.taken = true;
+            e.take();
+            // A taken record is kept only to recognise a replay and revoke its family, for
+            // which the grant issued in exchange serves as well (same family, client and
+            // user). Sharing it lets a redeemed code's own grant, binding and all, go now
+            // rather than when the code expires.
+            if let Some((_, issued)) = records.first()
+                && issued.grant.id == e.grant.id
+            {
+                e.grant = issued.grant.clone();
+            }
         }
         Ok(Take::Taken(found))
     }
@@ -239,19 +311,16 @@ impl MemoryTokenStore {
     /// [`TokenStore::insert_all`], answered at once.
     pub(crate) fn insert_records(
         &self,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<(), StoreError> {
         Self::insert_locked(&mut lock(&self.tokens), records)
     }
 
     fn insert_locked(
         tokens: &mut Tokens,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<(), StoreError> {
-        if records
-            .iter()
-            .any(|(_, r)| tokens.revoked.contains_key(&r.grant_id))
-        {
+        if records.iter().any(|(_, r)| tokens.is_revoked(&r.grant.id)) {
             return Err(StoreError::GrantRevoked);
         }
         // All or none, under one lock: one probe per record, and should a hash be taken
@@ -260,19 +329,11 @@ impl MemoryTokenStore {
         for (i, (hash, record)) in records.iter().enumerate() {
             match tokens.records.entry(*hash) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(Entry {
-                        record: record.clone(),
-                        taken: false,
-                    });
-                    tokens
-                        .by_grant
-                        .entry(record.grant_id.clone())
-                        .or_default()
-                        .push(*hash);
+                    slot.insert(Slot::new(record));
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {
                     for (stored, _) in records.iter().take(i) {
-                        tokens.remove(stored);
+                        tokens.records.remove(stored);
                     }
                     return Err(StoreError::Duplicate);
                 }
@@ -281,66 +342,58 @@ impl MemoryTokenStore {
         Ok(())
     }
 
-    fn remove_where(&self, pred: impl Fn(&TokenRecord) -> bool) -> usize {
+    /// Removes the live records `pred` selects, and every record of a revoked grant (which
+    /// no longer counts), in one pass; returns how many live records went.
+    fn remove_where(&self, pred: impl Fn(&Slot) -> bool) -> usize {
         let mut tokens = lock(&self.tokens);
-        let tokens = &mut *tokens;
-        let before = tokens.records.len();
-        // The grants that lost records, each then cleaned once: removing hash by hash from a
-        // grant's list would cost a pass over the list per record, quadratic in a big family.
-        let mut touched: HashSet<GrantId> = HashSet::new();
-        tokens.records.retain(|_, e| {
-            let remove = pred(&e.record);
-            if remove && !touched.contains(&e.record.grant_id) {
-                touched.insert(e.record.grant_id.clone());
+        let Tokens { records, revoked } = &mut *tokens;
+        let mut removed = 0;
+        records.retain(|_, e| {
+            if !revoked.is_empty()
+                && let Some(until) = revoked.get_mut(&e.grant.id)
+            {
+                *until = (*until).max(Some(e.expires_at()));
+                return false;
             }
+            let remove = pred(e);
+            removed += usize::from(remove);
             !remove
         });
-        for grant in &touched {
-            if let Some(hashes) = tokens.by_grant.get_mut(grant) {
-                hashes.retain(|h| tokens.records.contains_key(h));
-                if hashes.is_empty() {
-                    tokens.by_grant.remove(grant);
-                }
-            }
-        }
-        let after = tokens.records.len();
+        let after = records.len();
         // A purge can empty most of the table, and removed entries can leave tombstones that
         // lengthen later probes. A mostly empty table is rebuilt smaller: that clears them,
         // gives the memory back, and keeps the records that remain close together, which
         // matters more than the rebuild (a big sparse table costs a cache miss per lookup).
-        if after < tokens.records.capacity() / 4 {
-            tokens.records.shrink_to(after * 2);
+        if after < records.capacity() / 4 {
+            records.shrink_to(after * 2);
         }
-        before - after
+        removed
     }
 }
 
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
-    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
         self.insert_records(&[(hash, record)])
     }
 
-    async fn insert_all(
-        &self,
-        records: &[(TokenHash, Arc<TokenRecord>)],
-    ) -> Result<(), StoreError> {
+    async fn insert_all(&self, records: &[(TokenHash, TokenRecord)]) -> Result<(), StoreError> {
         self.insert_records(records)
     }
 
-    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self.get_now(hash))
     }
 
     async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
         // The check and the mark happen under one lock: that is the whole single-use guarantee.
         let mut tokens = lock(&self.tokens);
-        Ok(match tokens.records.get_mut(hash) {
+        Ok(match tokens.live_mut(hash) {
             None => Take::Missing,
-            Some(e) if e.taken => Take::AlreadyTaken(e.record.clone()),
+            Some(e) if e.taken() => Take::AlreadyTaken(e.record()),
             Some(e) => {
-                e.taken = true;
-                Take::Taken(e.record.clone())
+                e.take();
+                Take::Taken(e.record())
             }
         })
     }
@@ -353,30 +406,24 @@ impl TokenStore for MemoryTokenStore {
         &self,
         hash: &TokenHash,
         check: TakeCheck<'_>,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<Take, StoreError> {
         self.take_and_insert_now(hash, check, records)
     }
 
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(lock(&self.tokens).remove(hash).is_some())
+        let mut tokens = lock(&self.tokens);
+        let was_live = tokens.live(hash).is_some();
+        tokens.records.remove(hash);
+        Ok(was_live)
     }
 
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
-        let mut tokens = lock(&self.tokens);
-        let mut until: Option<Timestamp> = None;
-        let mut removed = 0;
-        for hash in tokens.by_grant.remove(grant).unwrap_or_default() {
-            if let Some(e) = tokens.records.remove(&hash) {
-                until = until.max(Some(e.record.expires_at));
-                removed += 1;
-            }
-        }
-        if let Some(until) = until {
-            let mark = tokens.revoked.entry(grant.clone()).or_insert(until);
-            *mark = (*mark).max(until);
-        }
-        Ok(removed)
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
+        lock(&self.tokens)
+            .revoked
+            .entry(grant.clone())
+            .or_insert(None);
+        Ok(())
     }
 
     async fn revoke_subject(
@@ -385,17 +432,28 @@ impl TokenStore for MemoryTokenStore {
         client: Option<&ClientId>,
     ) -> Result<usize, StoreError> {
         Ok(self.remove_where(|r| {
-            r.subject.as_deref() == Some(user) && client.is_none_or(|c| &r.client_id == c)
+            r.grant.subject.as_deref() == Some(user)
+                && client.is_none_or(|c| &r.grant.client_id == c)
         }))
     }
 
     async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError> {
-        Ok(self.remove_where(|r| &r.client_id == client))
+        Ok(self.remove_where(|r| &r.grant.client_id == client))
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError> {
-        lock(&self.tokens).revoked.retain(|_, until| *until > now);
-        Ok(self.remove_where(|r| r.is_expired(now)))
+        let removed = self.remove_where(|r| now >= r.expires_at());
+        // A mark stays while a record of its grant might still be presented, and for one
+        // purge at least: a record being issued as the grant is revoked is refused, not
+        // stored, whenever the purges run.
+        lock(&self.tokens).revoked.retain(|_, until| match until {
+            None => {
+                *until = Some(now);
+                true
+            }
+            Some(until) => *until > now,
+        });
+        Ok(removed)
     }
 
     async fn put_consent(&self, consent: Consent) -> Result<(), StoreError> {
@@ -482,19 +540,21 @@ mod tests {
             .block_on(f)
     }
 
-    fn access_record(grant: &GrantId, expires: u64) -> Arc<TokenRecord> {
-        Arc::new(TokenRecord {
+    fn access_record(grant: &GrantId, expires: u64) -> TokenRecord {
+        TokenRecord {
             kind: crate::store::TokenKind::AccessToken,
-            client_id: ClientId::new("c").unwrap(),
-            subject: None,
-            grant_id: grant.clone(),
-            scope: crate::Scope::default(),
-            audience: Arc::from([]),
-            issued_at: Timestamp(0),
             expires_at: Timestamp(expires),
-            code: None,
-            grant_expires_at: None,
-        })
+            grant: Arc::new(Grant {
+                id: grant.clone(),
+                client_id: ClientId::new("c").unwrap(),
+                subject: None,
+                scope: crate::Scope::default(),
+                audience: Arc::from([]),
+                issued_at: Timestamp(0),
+                ends_at: None,
+                code: None,
+            }),
+        }
     }
 
     #[test]
@@ -532,20 +592,12 @@ mod tests {
         });
     }
 
-    /// The grant index names exactly the stored records.
-    fn index_matches(store: &MemoryTokenStore) {
-        let tokens = lock(&store.tokens);
-        let indexed: usize = tokens.by_grant.values().map(Vec::len).sum();
-        assert_eq!(indexed, tokens.records.len());
-        for (grant, hashes) in &tokens.by_grant {
-            for h in hashes {
-                assert_eq!(&tokens.records[h].record.grant_id, grant);
-            }
-        }
+    fn stored(store: &MemoryTokenStore) -> usize {
+        lock(&store.tokens).records.len()
     }
 
     #[test]
-    fn revoking_a_grant_uses_the_index_which_every_removal_keeps_current() {
+    fn a_revoked_grant_is_gone_at_once_and_its_records_at_the_next_purge() {
         let store = MemoryTokenStore::default();
         block_on(async {
             for g in 0..10u64 {
@@ -558,33 +610,153 @@ mod tests {
                         .unwrap();
                 }
             }
-            index_matches(&store);
             assert!(store.remove(&TokenHash::of("0-0")).await.unwrap());
-            index_matches(&store);
             assert_eq!(store.purge_expired(Timestamp(150)).await.unwrap(), 9);
-            index_matches(&store);
-            assert_eq!(store.revoke_grant(&GrantId::new("g1")).await.unwrap(), 2);
-            assert_eq!(store.revoke_grant(&GrantId::new("g1")).await.unwrap(), 0);
-            index_matches(&store);
-            let dup = [
-                (
-                    TokenHash::of("new"),
-                    access_record(&GrantId::new("g9"), 900),
-                ),
-                (
-                    TokenHash::of("9-2"),
-                    access_record(&GrantId::new("g9"), 900),
-                ),
-            ];
-            assert!(store.insert_all(&dup).await.is_err());
-            index_matches(&store);
-            store
-                .revoke_client(&ClientId::new("c").unwrap())
+            assert_eq!(stored(&store), 20);
+
+            store.revoke_grant(&GrantId::new("g1")).await.unwrap();
+            for n in 1..3 {
+                let hash = TokenHash::of(&format!("1-{n}"));
+                assert_eq!(store.get(&hash).await.unwrap(), None);
+                assert_eq!(store.take(&hash).await.unwrap(), Take::Missing);
+                assert!(!store.remove(&hash).await.unwrap() || n == 0);
+            }
+            let live = TokenHash::of("2-1");
+            assert!(
+                store.get(&live).await.unwrap().is_some(),
+                "other grants stay"
+            );
+            store.revoke_grant(&GrantId::new("g2")).await.unwrap();
+            assert_eq!(
+                store.purge_expired(Timestamp(160)).await.unwrap(),
+                0,
+                "a revoked grant's records are removed, not counted as expired"
+            );
+            assert_eq!(stored(&store), 16, "g2's two records went at the purge");
+            // The marks stay while a record of theirs could be presented: g2's until 300.
+            let late = [(
+                TokenHash::of("late"),
+                access_record(&GrantId::new("g2"), 900),
+            )];
+            assert!(matches!(
+                store.insert_all(&late).await,
+                Err(StoreError::GrantRevoked)
+            ));
+            store.purge_expired(Timestamp(299)).await.unwrap();
+            assert!(
+                store.insert_all(&late).await.is_err(),
+                "still marked at 299"
+            );
+            store.purge_expired(Timestamp(300)).await.unwrap();
+            assert!(
+                lock(&store.tokens).revoked.is_empty(),
+                "both marks past their time"
+            );
+            store.insert_all(&late).await.unwrap();
+        });
+    }
+
+    #[test]
+    fn a_mark_without_records_outlives_one_purge() {
+        let store = MemoryTokenStore::default();
+        let grant = GrantId::new("g");
+        block_on(async {
+            store.revoke_grant(&grant).await.unwrap();
+            store.purge_expired(Timestamp(10)).await.unwrap();
+            let late = [(TokenHash::of("late"), access_record(&grant, 900))];
+            assert!(matches!(
+                store.insert_all(&late).await,
+                Err(StoreError::GrantRevoked)
+            ));
+            store.purge_expired(Timestamp(11)).await.unwrap();
+            store.insert_all(&late).await.unwrap();
+        });
+    }
+
+    #[test]
+    fn a_redeemed_code_keeps_the_grant_issued_for_it_not_its_own() {
+        let store = MemoryTokenStore::default();
+        let grant = GrantId::new("g");
+        let mut code = access_record(&grant, 60);
+        code.kind = TokenKind::AuthorizationCode;
+        Arc::make_mut(&mut code.grant).code = Some(Box::new(crate::store::CodeBinding {
+            redirect_uri: None,
+            code_challenge: None,
+            nonce: Some("n".into()),
+        }));
+        let issued = access_record(&grant, 3600);
+        let code_hash = TokenHash::of("code");
+        block_on(async {
+            store.insert(code_hash, code.clone()).await.unwrap();
+            let pair = [(TokenHash::of("access"), issued.clone())];
+            let taken = store
+                .take_and_insert(&code_hash, &|_| true, &pair)
                 .await
                 .unwrap();
-            index_matches(&store);
-            assert!(lock(&store.tokens).by_grant.is_empty());
+            assert_eq!(taken, Take::Taken(code.clone()), "the caller sees the code");
+            drop(taken);
+            let Take::AlreadyTaken(replayed) = store.take(&code_hash).await.unwrap() else {
+                panic!("a replay")
+            };
+            assert_eq!(replayed.kind, TokenKind::AuthorizationCode);
+            assert_eq!(replayed.expires_at, Timestamp(60));
+            assert!(
+                Arc::ptr_eq(&replayed.grant, &issued.grant),
+                "the code's own grant and binding are let go"
+            );
+            assert_eq!(
+                Arc::strong_count(&code.grant),
+                1,
+                "only this test holds the code's grant now"
+            );
         });
+    }
+
+    #[test]
+    fn a_record_taken_for_another_grant_keeps_its_own() {
+        // A replay of it must revoke its own family, not the one issued in exchange.
+        let store = MemoryTokenStore::default();
+        let mine = access_record(&GrantId::new("mine"), 60);
+        let theirs = [(
+            TokenHash::of("new"),
+            access_record(&GrantId::new("theirs"), 60),
+        )];
+        let hash = TokenHash::of("presented");
+        block_on(async {
+            store.insert(hash, mine.clone()).await.unwrap();
+            store
+                .take_and_insert(&hash, &|_| true, &theirs)
+                .await
+                .unwrap();
+            let Take::AlreadyTaken(replayed) = store.take(&hash).await.unwrap() else {
+                panic!("a replay")
+            };
+            assert!(Arc::ptr_eq(&replayed.grant, &mine.grant));
+        });
+    }
+
+    #[test]
+    fn a_slot_keeps_every_kind_and_expiry() {
+        for kind in [
+            TokenKind::AuthorizationCode,
+            TokenKind::AccessToken,
+            TokenKind::RefreshToken,
+        ] {
+            for expiry in [0, 1, 1_700_000_000, EXPIRY_BITS - 1] {
+                let mut record = access_record(&GrantId::new("g"), expiry);
+                record.kind = kind;
+                let mut slot = Slot::new(&record);
+                assert_eq!(slot.record(), record);
+                assert!(!slot.taken());
+                slot.take();
+                assert!(slot.taken());
+                assert_eq!(slot.record(), record, "taking changes nothing else");
+            }
+        }
+        // Past the 56 bits: never expires, as u64::MAX.
+        let far = access_record(&GrantId::new("g"), u64::MAX / 2);
+        assert_eq!(Slot::new(&far).expires_at(), Timestamp(u64::MAX));
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod conformance;
 pub use client::{ClientQuery, ClientStore, site_urls};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
 pub use token::{
-    CodeBinding, Consent, ConsentOwner, GrantId, Take, TakeCheck, TokenHash, TokenKind,
+    CodeBinding, Consent, ConsentOwner, Grant, GrantId, Take, TakeCheck, TokenHash, TokenKind,
     TokenRecord, TokenStore,
 };
 

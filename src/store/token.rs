@@ -176,33 +176,46 @@ pub struct CodeBinding {
     pub nonce: Option<String>,
 }
 
-/// A code or token as a [`TokenStore`] keeps it. Records never change once stored, so stores
-/// hand them out shared (`Arc`).
+/// What a code or token grants, and to whom: the part of a [`TokenRecord`] that the records
+/// issued together share. A code has one of its own; an access token and the refresh token
+/// issued with it share one, so a pair costs one of these, not two.
+///
+/// Grants never change once stored, so records hold them shared (`Arc`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The authorization the records descend from: revoking it revokes them all.
+    pub id: GrantId,
+    /// The client they were issued to.
+    pub client_id: ClientId,
+    /// The user they act for; `None` when the client acts for itself.
+    pub subject: Option<Arc<str>>,
+    /// The granted scope.
+    pub scope: Scope,
+    /// The resources (audiences) they are good for.
+    pub audience: Arc<[String]>,
+    /// When they were issued.
+    pub issued_at: Timestamp,
+    /// The end of the authorization's absolute lifetime: no refresh token of it lives past
+    /// this, however often it is rotated. `None` (records stored before it existed) leaves
+    /// only the sliding lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<Timestamp>,
+    /// For an authorization code: what redemption must match (RFC 6749 §4.1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Box<CodeBinding>>,
+}
+
+/// A code or token as a [`TokenStore`] keeps it: what it is, when it expires, and the
+/// [`Grant`] it shares with the records issued beside it. Cheap to clone (one reference
+/// count), so stores hand records out by value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// What it is.
     pub kind: TokenKind,
-    /// The client it was issued to.
-    pub client_id: ClientId,
-    /// The user it acts for; `None` when the client acts for itself.
-    pub subject: Option<Arc<str>>,
-    /// The authorization it descends from.
-    pub grant_id: GrantId,
-    /// The granted scope.
-    pub scope: Scope,
-    /// The resources (audiences) it is good for.
-    pub audience: Arc<[String]>,
-    /// When it was issued.
-    pub issued_at: Timestamp,
     /// When it stops being valid.
     pub expires_at: Timestamp,
-    /// For an authorization code: what redemption must match.
-    pub code: Option<CodeBinding>,
-    /// The end of the grant's absolute lifetime: no refresh token of this grant lives past
-    /// it, however often it is rotated. Set on codes and refresh tokens; `None` (records
-    /// stored before it existed) leaves only the sliding lifetime.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grant_expires_at: Option<Timestamp>,
+    /// What it grants, to whom, and the family it belongs to.
+    pub grant: Arc<Grant>,
 }
 
 impl TokenRecord {
@@ -217,16 +230,18 @@ impl TokenRecord {
 #[non_exhaustive]
 pub enum Take {
     /// This caller is the one that took the record.
-    Taken(Arc<TokenRecord>),
+    Taken(TokenRecord),
     /// Someone took it before: a replay. The record is returned so the caller can revoke its
-    /// grant.
-    AlreadyTaken(Arc<TokenRecord>),
+    /// grant. Its kind and expiry are as stored; its [`Grant`] may by then be that of the
+    /// records issued in exchange for it by [`TokenStore::take_and_insert`] (the same family,
+    /// client and user), which lets a store drop a redeemed code's binding.
+    AlreadyTaken(TokenRecord),
     /// No such record (never issued, revoked, or purged).
     Missing,
     /// [`TokenStore::take_if`] only: the check refused the record, which stays as it was
     /// (except in the race the provided `take_if` documents, where it was taken before it
     /// could be checked).
-    Refused(Arc<TokenRecord>),
+    Refused(TokenRecord),
 }
 
 /// The check [`TokenStore::take_if`] runs on a record before taking it.
@@ -283,10 +298,10 @@ impl ConsentOwner {
 ///
 /// #[async_trait]
 /// impl TokenStore for Logged {
-///     async fn insert(&self, h: TokenHash, r: Arc<TokenRecord>) -> Result<(), StoreError> {
+///     async fn insert(&self, h: TokenHash, r: TokenRecord) -> Result<(), StoreError> {
 ///         self.0.insert(h, r).await
 ///     }
-///     async fn get(&self, h: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+///     async fn get(&self, h: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
 ///         self.0.get(h).await
 ///     }
 ///     async fn take(&self, h: &TokenHash) -> Result<Take, StoreError> { self.0.take(h).await }
@@ -294,12 +309,12 @@ impl ConsentOwner {
 ///         &self,
 ///         h: &TokenHash,
 ///         check: TakeCheck<'_>,
-///         records: &[(TokenHash, Arc<TokenRecord>)],
+///         records: &[(TokenHash, TokenRecord)],
 ///     ) -> Result<Take, StoreError> {
 ///         self.0.take_and_insert(h, check, records).await // one step in the memory store
 ///     }
 ///     async fn remove(&self, h: &TokenHash) -> Result<bool, StoreError> { self.0.remove(h).await }
-///     async fn revoke_grant(&self, g: &GrantId) -> Result<usize, StoreError> {
+///     async fn revoke_grant(&self, g: &GrantId) -> Result<(), StoreError> {
 ///         eprintln!("revoking grant {}", g.as_str());
 ///         self.0.revoke_grant(g).await
 ///     }
@@ -330,16 +345,13 @@ impl ConsentOwner {
 pub trait TokenStore: Send + Sync {
     /// Stores a new record; [`StoreError::Duplicate`] if the hash is present (taken or not),
     /// [`StoreError::GrantRevoked`] if its grant has been revoked.
-    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError>;
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError>;
 
     /// Stores several new records, under the rules of [`Self::insert`]: the token endpoint
     /// issues an access and a refresh token together this way. A store that can should store
     /// all or none (one transaction); the default inserts them one by one and stops at the
     /// first failure.
-    async fn insert_all(
-        &self,
-        records: &[(TokenHash, Arc<TokenRecord>)],
-    ) -> Result<(), StoreError> {
+    async fn insert_all(&self, records: &[(TokenHash, TokenRecord)]) -> Result<(), StoreError> {
         for (hash, record) in records {
             self.insert(*hash, record.clone()).await?;
         }
@@ -347,7 +359,7 @@ pub trait TokenStore: Send + Sync {
     }
 
     /// The record under `hash`, if present and not taken. Expiry is the caller's check.
-    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError>;
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
 
     /// Marks the record taken and returns it, atomically: among any number of concurrent
     /// calls for the same hash, exactly one gets [`Take::Taken`].
@@ -394,7 +406,7 @@ pub trait TokenStore: Send + Sync {
         &self,
         hash: &TokenHash,
         check: TakeCheck<'_>,
-        records: &[(TokenHash, Arc<TokenRecord>)],
+        records: &[(TokenHash, TokenRecord)],
     ) -> Result<Take, StoreError> {
         let taken = self.take_if(hash, check).await?;
         if let Take::Taken(_) = &taken {
@@ -406,11 +418,16 @@ pub trait TokenStore: Send + Sync {
     /// Removes one record, taken or not; returns whether it existed.
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 
-    /// Removes every record of a grant and returns how many. The grant stays marked revoked
-    /// until the last removed record would have expired, and `insert` refuses records of a
-    /// marked grant with [`StoreError::GrantRevoked`]: a token being issued from a code at the
-    /// moment the code's replay revokes the grant cannot slip in afterwards.
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError>;
+    /// Revokes every record of a grant, at once: from this call on, none of them is returned
+    /// by [`Self::get`] or taken (a take finds [`Take::Missing`]), and inserting a record of
+    /// the grant fails with [`StoreError::GrantRevoked`], so that a token being issued from a
+    /// code at the moment the code's replay revokes the grant cannot slip in afterwards. The
+    /// grant stays revoked at least until its last record would have expired.
+    ///
+    /// A store may delete the records now (one statement in a database) or mark the grant
+    /// and delete them at the next [`Self::purge_expired`]; the memory store marks, so that a
+    /// revocation costs the same whatever the family's size and needs no index by grant.
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError>;
 
     /// Removes every record acting for `user`, for one client or all; returns how many.
     async fn revoke_subject(
@@ -422,8 +439,9 @@ pub trait TokenStore: Send + Sync {
     /// Removes every record issued to a client; returns how many.
     async fn revoke_client(&self, client: &ClientId) -> Result<usize, StoreError>;
 
-    /// Removes every record that has expired at `now` (and revoked-grant marks past their
-    /// time); returns how many records.
+    /// Removes every record that has expired at `now`, the records of revoked grants, and
+    /// revoked-grant marks past their time; returns how many records expired (a revoked
+    /// grant's records no longer count).
     async fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
 
     /// Stores a consent, replacing the one for the same user and client.

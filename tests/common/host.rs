@@ -51,10 +51,10 @@ pub struct HostTokens(pub MemoryTokenStore);
 
 #[async_trait]
 impl TokenStore for HostTokens {
-    async fn insert(&self, hash: TokenHash, record: Arc<TokenRecord>) -> Result<(), StoreError> {
+    async fn insert(&self, hash: TokenHash, record: TokenRecord) -> Result<(), StoreError> {
         self.0.insert(hash, record).await
     }
-    async fn get(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+    async fn get(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.0.get(hash).await
     }
     async fn take(&self, hash: &TokenHash) -> Result<Take, StoreError> {
@@ -63,7 +63,7 @@ impl TokenStore for HostTokens {
     async fn remove(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         self.0.remove(hash).await
     }
-    async fn revoke_grant(&self, grant: &GrantId) -> Result<usize, StoreError> {
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.0.revoke_grant(grant).await
     }
     async fn revoke_subject(

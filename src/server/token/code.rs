@@ -9,7 +9,7 @@ impl AuthorizationServer {
         rec: &TokenRecord,
         form: &Form<'_>,
     ) -> Result<(), OAuthError> {
-        let Some(binding) = &rec.code else {
+        let Some(binding) = &rec.grant.code else {
             return Err(invalid_grant("code: is invalid, expired or revoked"));
         };
         if let Some(expected) = &binding.redirect_uri
@@ -74,10 +74,10 @@ impl AuthorizationServer {
         };
         let minted = self.mint(Issue {
             client_id: client.id(),
-            subject: rec.subject.clone(),
-            scope: &rec.scope,
+            subject: rec.grant.subject.clone(),
+            scope: &rec.grant.scope,
             audience: &audience,
-            grant: Some(&rec.grant_id),
+            grant: Some(&rec.grant.id),
             // The refresh token stands for the whole authorization, whatever `resource`
             // narrowed the access token to.
             refresh: (!client.settings().no_refresh_tokens).then(|| RefreshGrant::of(&rec)),
@@ -94,11 +94,11 @@ impl AuthorizationServer {
     /// issued from it.
     pub(super) async fn code_replayed(&self, rec: &TokenRecord) -> OAuthError {
         if rec.kind == TokenKind::AuthorizationCode {
-            match self.tokens.revoke_grant(&rec.grant_id).await {
-                Ok(revoked) => self.events.report(&SecurityEvent::CodeReplayed {
-                    client_id: rec.client_id.clone(),
-                    user: rec.subject.as_deref().map(str::to_owned),
-                    revoked,
+            match self.tokens.revoke_grant(&rec.grant.id).await {
+                Ok(()) => self.events.report(&SecurityEvent::CodeReplayed {
+                    client_id: rec.grant.client_id.clone(),
+                    user: rec.grant.subject.as_deref().map(str::to_owned),
+                    grant: rec.grant.id.clone(),
                 }),
                 Err(e) => return e.into(),
             }

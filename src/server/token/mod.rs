@@ -40,9 +40,9 @@ pub(crate) const BUILT_IN_GRANTS: &[&str] = &[
 /// What became of a presented code or refresh token.
 enum Redeemed<T> {
     /// This request took it, and the checks worked out `T`.
-    Taken(Arc<TokenRecord>, T),
+    Taken(TokenRecord, T),
     /// It had been taken before: a replay.
-    Replayed(Arc<TokenRecord>),
+    Replayed(TokenRecord),
 }
 
 fn invalid_grant(description: impl AsRef<str>) -> OAuthError {
@@ -66,7 +66,7 @@ fn check_presented(
     now: crate::clock::Timestamp,
     param: &str,
 ) -> Result<(), OAuthError> {
-    if rec.kind != kind || &rec.client_id != client.id() {
+    if rec.kind != kind || &rec.grant.client_id != client.id() {
         return Err(invalid_grant(format!(
             "{param}: is invalid, expired, revoked, or was issued to another client"
         )));
@@ -209,8 +209,8 @@ impl AuthorizationServer {
         hash: &TokenHash,
         seen: &TokenRecord,
         missing: &'static str,
-        records: &[(TokenHash, Arc<TokenRecord>)],
-    ) -> Result<Option<Arc<TokenRecord>>, OAuthError> {
+        records: &[(TokenHash, TokenRecord)],
+    ) -> Result<Option<TokenRecord>, OAuthError> {
         // Records never change, so the one checked is the one taken, or it was replaced.
         let same = |rec: &TokenRecord| rec == seen;
         match self.take_and_store(hash, &same, records).await? {
@@ -226,7 +226,7 @@ impl AuthorizationServer {
         resources: &[&str],
     ) -> Result<Arc<[String]>, OAuthError> {
         if resources.is_empty() {
-            return Ok(rec.audience.clone());
+            return Ok(rec.grant.audience.clone());
         }
         super::distinct_resources(resources)?
             .iter()
@@ -234,6 +234,7 @@ impl AuthorizationServer {
                 // Compared as URLs, as every other audience check is; the grant's own spelling
                 // is what the new token carries.
                 if let Some(a) = rec
+                    .grant
                     .audience
                     .iter()
                     .find(|a| super::introspect::same_resource(a, r))

@@ -43,15 +43,15 @@ impl AuthorizationServer {
         let scope = self
             .for_user(
                 requested.intersection(client.scopes()),
-                rec.subject.as_deref(),
+                rec.grant.subject.as_deref(),
             )
             .await?;
         let minted = self.mint(Issue {
             client_id: client.id(),
-            subject: rec.subject.clone(),
+            subject: rec.grant.subject.clone(),
             scope: &scope,
             audience: &audience,
-            grant: Some(&rec.grant_id),
+            grant: Some(&rec.grant.id),
             // RFC 6749 §6: narrowing `scope` (or `resource`) narrows the new access token;
             // the rotated refresh token keeps the grant's, as a refresh token not rotated
             // would.
@@ -119,11 +119,11 @@ impl AuthorizationServer {
         // RFC 9700 §4.14.2: a rotated-out refresh token came back, so one of the two holders
         // is an attacker; end the whole family.
         if rec.kind == TokenKind::RefreshToken {
-            let revoked = self.tokens.revoke_grant(&rec.grant_id).await?;
+            self.tokens.revoke_grant(&rec.grant.id).await?;
             self.events.report(&SecurityEvent::RefreshReplayed {
-                client_id: rec.client_id.clone(),
-                user: rec.subject.as_deref().map(str::to_owned),
-                revoked,
+                client_id: rec.grant.client_id.clone(),
+                user: rec.grant.subject.as_deref().map(str::to_owned),
+                grant: rec.grant.id.clone(),
             });
         }
         Err(invalid_grant(
@@ -137,7 +137,7 @@ impl AuthorizationServer {
         rec: &TokenRecord,
         form: &Form<'_>,
     ) -> Result<Scope, OAuthError> {
-        let original = rec.scope.clone();
+        let original = rec.grant.scope.clone();
         match form.scope.get("scope")? {
             Some(s) => {
                 let asked = Scope::parse(s).map_err(|e| invalid_scope(e.to_string()))?;
