@@ -23,7 +23,9 @@
 //!
 //! Growing stores would favour the slower side (fewer iterations, a smaller store), so the flow
 //! workloads run in rounds of [`ROUND`] iterations, and each round starts (untimed) from a
-//! freshly built server on both sides. `bearer_10k` builds its stores once.
+//! freshly built server on both sides. `bearer_10k` builds its stores once. After them,
+//! `code_pkce_growing` runs the code + PKCE flow the way a server's store grows between purges:
+//! [`GROWING`] flows per side into one store each, never purged, the sides taking turns.
 //!
 //! Each (workload, side) adds up the time and iterations of every call criterion makes
 //! (warm-up included); after the groups one line per workload prints
@@ -735,6 +737,46 @@ fn run(c: &mut Criterion, totals: &Totals) {
     );
 }
 
+/// Flows per side of `code_pkce_growing` under `cargo bench`.
+const GROWING: u64 = 300_000;
+/// Turns each side takes in `code_pkce_growing`.
+const TURNS: u64 = 10;
+
+/// Code + PKCE into stores that only grow, as a server's do between purges: `flows` flows per
+/// side, each side into one store it never purges (every code, access and refresh token stays).
+/// The sides take turns of `flows / TURNS` flows, so that the host's drift falls on both
+/// alike and both stores grow in step. Outside criterion: its choice of iteration counts would
+/// make the faster side's store the bigger one.
+fn growing(rt: &Runtime, query: &str, flows: u64) {
+    let server = portcullis_server(rt);
+    let server = &server;
+    let mut oxide = Oxide::new();
+    let turn = (flows / TURNS).max(1);
+    let (mut p, mut o) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..TURNS {
+        p += portcullis_loop(rt, turn, || async move {
+            black_box(portcullis_code_flow(server, query, None, Some("public")).await);
+        });
+        o += timed(|| {
+            for _ in 0..turn {
+                black_box(oxide.code_flow(query, None, Some("public")));
+            }
+        });
+    }
+    let n = (turn * TURNS) as f64;
+    println!(
+        "versus code_pkce_growing: oxide-auth / portcullis = {:.2}",
+        o.as_secs_f64() / p.as_secs_f64()
+    );
+    println!(
+        "    ({} flows per side into one store each, never purged; means: oxide-auth {:.3} µs, \
+         portcullis {:.3} µs)",
+        turn * TURNS,
+        o.as_secs_f64() / n * 1e6,
+        p.as_secs_f64() / n * 1e6
+    );
+}
+
 /// oxide-auth's default password policy (Argon2), which the oxide-auth clients above do not
 /// use: the time of one client authentication with it, for the record.
 fn argon2_note(checks: u32) {
@@ -767,6 +809,12 @@ fn main() {
     run(&mut c, &totals);
     c.final_summary();
     totals.report();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let query = authorize_query("public", &challenge());
+    // Under `cargo test --benches` (debug build): a few flows, so that it runs at all.
+    growing(&rt, &query, if bench { GROWING } else { TURNS * 10 });
     // Under `cargo test --benches` (debug build) one Argon2 check takes seconds: skipped.
     if bench {
         argon2_note(5);
