@@ -132,6 +132,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+pub mod cimd;
 pub mod client;
 pub mod clock;
 mod constant_time;

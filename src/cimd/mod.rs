@@ -1,0 +1,12 @@
+//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): clients that
+//! identify themselves by the URL of a JSON document describing them, which the server
+//! fetches and registers the client from, when the host turns this on.
+//!
+//! - [`client_id`]: the rules a URL-shaped `client_id` must meet before anything is fetched.
+//! - [`document`]: the rules a fetched document must meet, and what it registers.
+
+pub mod client_id;
+pub mod document;
+
+pub use client_id::{ClientIdUrlError, MetadataUrl, UrlPolicy, is_url_shaped};
+pub use document::{AuthMethod, DocumentError, MetadataDocument};
