@@ -3029,20 +3029,20 @@ async fn unknown_parameters_are_ignored() {
 
 #[tokio::test]
 async fn a_plus_in_basic_credentials_is_a_space() {
-    // RFC 6749 §2.3.1: the ID and secret are form-encoded before Basic encoding.
+    // RFC 6749 §2.3.1: the ID and secret are form-encoded before Basic encoding, so a `+` in
+    // a client ID travels as `%2B`, and a bare `+` is a space (which no client ID holds).
     let e = env().await;
-    // Secrets are printable ASCII without spaces; a client ID may hold one.
-    const SECRET: &str = "spaced-client-secret-0123456789abcdef";
+    const SECRET: &str = "plus-client-secret-0123456789abcdef";
     let mut new = NewClient::manual(
         ClientType::Confidential,
         ClientSettings {
-            name: "Spaced".into(),
+            name: "Plus".into(),
             flows: flows(&[Flow::ClientCredentials]),
             scopes: vec!["read".into()],
             ..ClientSettings::default()
         },
     );
-    new.client_id = Some(ClientId::new("my client").unwrap());
+    new.client_id = Some(ClientId::new("my+client").unwrap());
     e.server
         .clients()
         .create_with_secret(
@@ -3054,19 +3054,30 @@ async fn a_plus_in_basic_credentials_is_a_space() {
         )
         .await
         .unwrap();
-    let raw = format!("my+client:{SECRET}");
-    let header = format!("Basic {}", BASE64_STANDARD.encode(raw));
-    let r = e
-        .server
-        .token(
-            Some(&header),
-            &params(&[("grant_type", "client_credentials")]),
-        )
-        .await;
+    let token = |raw: String| {
+        let header = format!("Basic {}", BASE64_STANDARD.encode(raw));
+        let server = &e.server;
+        async move {
+            server
+                .token(
+                    Some(&header),
+                    &params(&[("grant_type", "client_credentials")]),
+                )
+                .await
+        }
+    };
+    let bare = token(format!("my+client:{SECRET}")).await;
+    assert_eq!(
+        bare.status(),
+        401,
+        "`+` decodes to a space: {}",
+        bare.body()
+    );
+    let r = token(format!("my%2Bclient:{SECRET}")).await;
     assert_eq!(r.status(), 200, "{}", r.body());
     let json = r.json();
     let info = e.introspect(json["access_token"].as_str().unwrap()).await;
-    assert_eq!(info["client_id"], "my client");
+    assert_eq!(info["client_id"], "my+client");
 }
 
 // ---------------------------------------------------------------- second reader's findings

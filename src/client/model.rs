@@ -47,10 +47,14 @@ impl ClientId {
                 format!("must be at most {MAX_CLIENT_ID_LEN} characters long"),
             ));
         }
-        if !value.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        // RFC 6749 Appendix A.1 allows the space too; it is refused here because a client ID
+        // is shown, logged and pasted, and a space in one is read as two words (and a `+` in
+        // a form-encoded ID decodes to one).
+        if !value.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(InvalidField::new(
                 "client_id",
-                "may contain only printable ASCII characters (RFC 6749 Appendix A.1)",
+                "may contain only printable ASCII characters, no space or control character \
+                 (RFC 6749 Appendix A.1)",
             ));
         }
         Ok(())
@@ -553,6 +557,23 @@ impl OAuthClient {
         new: NewClient,
         secret_hash: Option<SecretHash>,
     ) -> Result<Self, InvalidField> {
+        match new.registration {
+            // Nobody may take the identity a document's owner could claim later.
+            Registration::Manual if crate::cimd::is_url_shaped(id.as_str()) => {
+                return Err(InvalidField::new(
+                    "client_id",
+                    "is a URL, which only a client registered from its metadata document \
+                     (CIMD) may have as its ID",
+                ));
+            }
+            Registration::Cimd if !crate::cimd::is_url_shaped(id.as_str()) => {
+                return Err(InvalidField::new(
+                    "client_id",
+                    "must be the URL of the client's metadata document",
+                ));
+            }
+            _ => {}
+        }
         Ok(OAuthClient {
             id,
             client_type: new.client_type,
@@ -819,10 +840,42 @@ mod tests {
     }
 
     #[test]
+    fn url_shaped_ids_belong_to_metadata_document_clients_only() {
+        for id in [
+            "https://app.example.com/client.json",
+            "HTTP://app.example.com/c",
+        ] {
+            let manual = OAuthClient::new(
+                ClientId::new(id).unwrap(),
+                NewClient::manual(ClientType::Public, settings()),
+                None,
+            );
+            assert_eq!(manual.unwrap_err().field, "client_id", "{id}");
+            let mut cimd = NewClient::manual(ClientType::Public, settings());
+            cimd.registration = Registration::Cimd;
+            assert!(OAuthClient::new(ClientId::new(id).unwrap(), cimd, None).is_ok());
+        }
+        let mut cimd = NewClient::manual(ClientType::Public, settings());
+        cimd.registration = Registration::Cimd;
+        let plain = OAuthClient::new(ClientId::new("demo").unwrap(), cimd, None);
+        assert_eq!(plain.unwrap_err().field, "client_id");
+        // Not URL-shaped: an administrator may use it.
+        assert!(client(settings()).is_ok());
+    }
+
+    #[test]
     fn client_id_syntax() {
         assert!(ClientId::new("abc").is_ok());
         assert!(ClientId::new("https://app.example.com/client.json").is_ok());
-        for bad in ["", "tab\there", "é", &"x".repeat(MAX_CLIENT_ID_LEN + 1)] {
+        for bad in [
+            "",
+            "tab\there",
+            "two words",
+            "nul\0",
+            "del\x7f",
+            "é",
+            &"x".repeat(MAX_CLIENT_ID_LEN + 1),
+        ] {
             let e = ClientId::new(bad).unwrap_err();
             assert_eq!(e.field, "client_id", "{bad:?}");
         }
@@ -936,7 +989,12 @@ mod tests {
             },
         );
         new.registration = Registration::Cimd;
-        let auto = OAuthClient::new(ClientId::new("c2").unwrap(), new, None).unwrap();
+        let auto = OAuthClient::new(
+            ClientId::new("https://c2.example/client.json").unwrap(),
+            new,
+            None,
+        )
+        .unwrap();
         assert_eq!(auto.badges(), vec![Badge::Inactive, Badge::AutoRegistered]);
         assert!(auto.has_badge(Badge::AutoRegistered));
     }
