@@ -4,9 +4,12 @@
 //!
 //! - [`client_id`]: the rules a URL-shaped `client_id` must meet before anything is fetched.
 //! - [`document`]: the rules a fetched document must meet, and what it registers.
+//! - [`fetch`]: one fetch of a document, and what the response must be.
 
 pub mod client_id;
 pub mod document;
+pub mod fetch;
 
 pub use client_id::{ClientIdUrlError, MetadataUrl, UrlPolicy, is_url_shaped};
-pub use document::{AuthMethod, DocumentError, MetadataDocument};
+pub use document::{AuthMethod, ClientKeys, DocumentError, MetadataDocument};
+pub use fetch::{FetchDocumentError, FetchLimits, Fetched, fetch_document};

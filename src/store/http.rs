@@ -28,13 +28,17 @@ pub struct HttpRequest {
     pub connect_timeout: Duration,
     /// How long to wait for the response once connected.
     pub read_timeout: Duration,
+    /// How long the whole exchange may take, connecting and reading together: a server that
+    /// drips its answer a byte at a time within each read timeout still stops here.
+    pub deadline: Duration,
     /// The largest response body to accept; a larger one is [`FetchError::TooLarge`], and the
     /// fetcher stops reading at the limit rather than buffering the rest.
     pub max_response_bytes: usize,
 }
 
 impl HttpRequest {
-    /// A GET with the library's default limits: 5 s to connect, 5 s to read, 64 KiB.
+    /// A GET with the library's default limits: 5 s to connect, 5 s to read, 10 s in all,
+    /// 64 KiB.
     pub fn get(url: Url) -> Self {
         HttpRequest {
             method: HttpMethod::Get,
@@ -43,6 +47,7 @@ impl HttpRequest {
             body: Vec::new(),
             connect_timeout: Duration::from_millis(5000),
             read_timeout: Duration::from_millis(5000),
+            deadline: Duration::from_millis(10_000),
             max_response_bytes: 64 * 1024,
         }
     }
@@ -108,6 +113,9 @@ pub enum FetchError {
     /// The response took longer than `read_timeout`.
     #[error("reading the response from {0} timed out")]
     ReadTimeout(String),
+    /// The whole exchange took longer than `deadline`.
+    #[error("the exchange with {0} took longer than its deadline")]
+    Deadline(String),
     /// The body exceeded `max_response_bytes`.
     #[error("the response is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -139,8 +147,19 @@ pub enum FetchError {
 ///     }
 /// }
 /// ```
+///
+/// The contract, which CIMD's security rests on:
+///
+/// - **Never follow a redirect.** A 3xx comes back as the response, `Location` and all; the
+///   caller decides (a CIMD fetch refuses it: the document must be at the client ID itself).
+/// - **Enforce every limit**: `connect_timeout`, `read_timeout`, and the `deadline` for the
+///   whole exchange, and stop reading at `max_response_bytes` ([`FetchError::TooLarge`])
+///   rather than buffering the rest.
+/// - **Fetch exactly `request.url`'s text**, which the library has made sure equals the text
+///   it was given: do not rewrite the URL (no added slash, no case change).
 #[async_trait]
 pub trait HttpFetcher: Send + Sync {
-    /// Sends `request`, enforcing its timeouts and size limit.
+    /// Sends `request`, enforcing its timeouts, deadline and size limit, without following
+    /// redirects.
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError>;
 }
