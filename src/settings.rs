@@ -58,8 +58,11 @@ pub struct ServerSettings {
     pub default_resource: Option<String>,
     /// The scopes advertised in metadata.
     pub scopes_supported: Vec<String>,
-    /// Register clients from Client ID Metadata Documents. Off by default.
+    /// Register clients from Client ID Metadata Documents. Off by default; the server's
+    /// `set_cimd_enabled` turns it on and off at run time.
     pub cimd_enabled: bool,
+    /// How clients are registered from Client ID Metadata Documents, when that is on.
+    pub cimd: CimdSettings,
     /// Failed password attempts per user before the resource owner grant is locked for that
     /// user (RFC 6749 §4.3.2). Default 5.
     pub password_max_failures: u32,
@@ -113,6 +116,7 @@ impl ServerSettings {
             default_resource: None,
             scopes_supported: Vec::new(),
             cimd_enabled: false,
+            cimd: CimdSettings::default(),
             password_max_failures: 5,
             password_lockout: 300,
             token_format: TokenFormat::Opaque,
@@ -235,5 +239,45 @@ mod tests {
         assert_eq!(s.issuer(), "https://auth.example.com/tenant/");
         assert_eq!(s.token_endpoint, "https://auth.example.com/tenant/token");
         assert_eq!(s.default_audience(), "https://auth.example.com/tenant/");
+    }
+}
+
+/// How clients register themselves from Client ID Metadata Documents
+/// (draft-ietf-oauth-client-id-metadata-document), when [`ServerSettings::cimd_enabled`] is
+/// on. docs/cimd.md has the whole model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CimdSettings {
+    /// What client_id URLs may name besides the draft's rules (IP hosts, http on loopback).
+    pub url_policy: crate::cimd::UrlPolicy,
+    /// The deadline and size cap of one document fetch (2.5 s, 5 KiB).
+    pub fetch: crate::cimd::FetchLimits,
+    /// How long documents are kept, and how many (30 s to 24 h, no grace, 10,000).
+    pub cache: crate::cimd::CacheBounds,
+    /// The scopes an auto-registered client may request (and gets when it names none).
+    /// Empty by default: such a client can then be granted nothing until the host lists some.
+    pub scopes: Vec<String>,
+    /// Client IDs allowed to register; empty allows any that is not blocked. Each pattern is
+    /// a URL prefix (`https://apps.example.com/clients/`, contains `://`), a host
+    /// (`app.example.com`) or every host under a domain (`*.example.com`).
+    pub allow: Vec<String>,
+    /// Client IDs never registered, by the same patterns; blocking wins over allowing.
+    pub block: Vec<String>,
+}
+
+impl CimdSettings {
+    /// Whether the lists let `client_id` (with host `host`) register.
+    pub fn admits(&self, client_id: &str, host: &str) -> bool {
+        let matches = |pattern: &String| {
+            if pattern.contains("://") {
+                client_id.starts_with(pattern.as_str())
+            } else if let Some(domain) = pattern.strip_prefix("*.") {
+                // `*.example.com` covers `a.example.com`, not `example.com` nor `badexample.com`.
+                host.strip_suffix(domain.to_ascii_lowercase().as_str())
+                    .is_some_and(|label| label.len() > 1 && label.ends_with('.'))
+            } else {
+                host.eq_ignore_ascii_case(pattern)
+            }
+        };
+        !self.block.iter().any(matches) && (self.allow.is_empty() || self.allow.iter().any(matches))
     }
 }

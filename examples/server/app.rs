@@ -454,10 +454,23 @@ fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) ->
                     ""
                 }
             );
+            // draft-ietf-oauth-client-id-metadata-document §8.5: a client that registered
+            // itself is vouched for only by the host its metadata document is on.
+            let vouched = ask
+                .auto_registered_by
+                .as_deref()
+                .map(|host| {
+                    format!(
+                        "<p>This application registered itself; its description comes from \
+                         <b>{}</b>. Allow only if you trust that site.</p>",
+                        esc(host)
+                    )
+                })
+                .unwrap_or_default();
             Html(page(
                 "Allow access?",
                 &format!(
-                    "<p><b>{c}</b> asks to act for <b>{u}</b> with these scopes:</p><ul>{scopes}</ul>{home}{destination}\
+                    "<p><b>{c}</b> asks to act for <b>{u}</b> with these scopes:</p><ul>{scopes}</ul>{vouched}{home}{destination}\
                      <form method=\"post\" action=\"/consent\">\
                      <input type=\"hidden\" name=\"query\" value=\"{q}\">\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\

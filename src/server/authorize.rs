@@ -6,7 +6,7 @@ use url::form_urlencoded;
 
 use super::params::{Field, Reader, Slot};
 use super::{AuthorizationServer, Issue, Params};
-use crate::client::{ClientId, Flow, OAuthClient};
+use crate::client::{ClientId, Flow, OAuthClient, Registration};
 use crate::clock::Timestamp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::{CodeChallenge, PkceMethod};
@@ -77,6 +77,11 @@ pub struct ConsentPrompt {
     /// Every redirect URI of the client is on this device (loopback): whatever program runs
     /// there receives the grant. A consent page should warn about it (RFC 8252 §8.6).
     pub loopback_only: bool,
+    /// For a client registered automatically from its metadata document: the host of its
+    /// client ID URL, which is who vouches for the name above (draft-ietf-oauth-client-id-
+    /// metadata-document §8.5). A consent page should say the client registered itself and
+    /// show this host. `None` for a client an administrator registered.
+    pub auto_registered_by: Option<String>,
 }
 
 /// The host (and port) of `uri`, or its scheme when it has no host.
@@ -290,6 +295,18 @@ impl AuthorizationServer {
         decision: Option<bool>,
     ) -> Authorize {
         let request = Request::read(params);
+        // A client that names itself by its metadata document's URL is registered (or
+        // refreshed) from it first, when the host has that on.
+        if let Ok(Some(raw_id)) = request.client_id.get("client_id")
+            && crate::cimd::is_url_shaped(raw_id)
+            && self.cimd_enabled()
+        {
+            match self.register_from_document(raw_id, user).await {
+                Ok(None) => {}
+                Ok(Some(login_first)) => return Authorize::Login(login_first),
+                Err(e) => return Authorize::Refused(e),
+            }
+        }
         // Until the client and redirect URI are known good, errors go to the user, never to a
         // redirect (RFC 6749 §4.1.2.1; RFC 9700 §4.11).
         let (client, redirect, redirect_given) =
@@ -350,7 +367,9 @@ impl AuthorizationServer {
                 "the user denied the request",
             ));
         }
-        if client.requires_consent() {
+        // A client that registered itself is vouched for by nobody but its document's host:
+        // its user is asked, whatever its settings say.
+        if client.requires_consent() || client.registration() == Registration::Cimd {
             match self
                 .consent_needed(&client, &redirect, user, &granted, decision)
                 .await
@@ -605,6 +624,8 @@ impl AuthorizationServer {
             user: user.to_owned(),
             redirect_host: shown_host(redirect.as_str()),
             loopback_only: client.loopback_only(),
+            auto_registered_by: (client.registration() == Registration::Cimd)
+                .then(|| shown_host(client.id().as_str())),
         }))
     }
 

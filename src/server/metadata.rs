@@ -81,7 +81,7 @@ impl AuthorizationServer {
                 "none",
             ],
             authorization_response_iss_parameter_supported: true,
-            client_id_metadata_document_supported: s.cimd_enabled,
+            client_id_metadata_document_supported: self.cimd_enabled(),
         };
         serde_json::to_value(doc).unwrap_or_default()
     }

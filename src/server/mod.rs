@@ -9,6 +9,7 @@
 //! ```
 
 mod authorize;
+mod cimd;
 mod exchange;
 mod introspect;
 mod metadata;
@@ -37,6 +38,7 @@ use crate::events::{NoSecurityEvents, SecurityEvents};
 use crate::random;
 use crate::scope::Scope;
 use crate::settings::ServerSettings;
+use crate::store::HttpFetcher;
 use crate::store::memory::{MemoryClientStore, MemoryTokenStore};
 use crate::store::{
     ClientStore, Consent, ConsentOwner, Grant, GrantId, StoreError, TokenHash, TokenKind,
@@ -149,6 +151,12 @@ pub struct AuthorizationServer {
     encoded_issuer: String,
     /// Successor responses of refresh tokens rotated within `refresh_reuse_interval`.
     recent_rotations: rotations::RecentRotations,
+    /// Automatic registration from metadata documents, switched at run time.
+    cimd_on: std::sync::atomic::AtomicBool,
+    /// Fetches metadata documents.
+    fetcher: Arc<dyn HttpFetcher>,
+    /// Metadata documents kept between fetches.
+    documents: crate::cimd::DocumentCache,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -168,9 +176,18 @@ pub struct AuthorizationServerBuilder {
     clock: Arc<dyn Clock>,
     extensions: Vec<Arc<dyn ExtensionGrant>>,
     events: Arc<dyn SecurityEvents>,
+    fetcher: Arc<dyn HttpFetcher>,
 }
 
 impl AuthorizationServerBuilder {
+    /// How the server fetches Client ID Metadata Documents (default: it cannot, and a client
+    /// that names itself by a document's URL is refused). Feature `reqwest` will provide one
+    /// with the SSRF guard a production server needs; see [`HttpFetcher`]'s contract.
+    pub fn fetcher(mut self, fetcher: Arc<dyn HttpFetcher>) -> Self {
+        self.fetcher = fetcher;
+        self
+    }
+
     /// The client store (default: in memory).
     pub fn clients(mut self, store: Arc<dyn ClientStore>) -> Self {
         self.clients = store;
@@ -230,6 +247,7 @@ impl AuthorizationServerBuilder {
             extensions.insert(name, grant);
         }
         let default_audience = Arc::from([self.settings.default_audience().to_owned()]);
+        let (cimd_enabled, cimd) = (self.settings.cimd_enabled, self.settings.cimd.clone());
         let mut reserved = vec![
             self.settings.issuer().to_owned(),
             self.settings.default_audience().to_owned(),
@@ -258,6 +276,9 @@ impl AuthorizationServerBuilder {
             events,
             auth_failures: Mutex::default(),
             recent_rotations: rotations::RecentRotations::default(),
+            cimd_on: std::sync::atomic::AtomicBool::new(cimd_enabled),
+            fetcher: self.fetcher,
+            documents: crate::cimd::DocumentCache::new(cimd.cache, cimd.fetch),
         })
     }
 }
@@ -422,6 +443,7 @@ impl AuthorizationServer {
             clock: Arc::new(SystemClock),
             extensions: vec![Arc::new(TokenExchange)],
             events: Arc::new(NoSecurityEvents),
+            fetcher: Arc::new(cimd::NoFetcher),
         }
     }
 

@@ -116,12 +116,16 @@ pub trait ClientStore: Send + Sync {
     async fn known_site_urls(&self, urls: &[&str]) -> Result<Vec<bool>, StoreError>;
 }
 
-/// The client's site URLs (home URL, then base URLs) in serialized form, as
-/// [`ClientStore::known_site_urls`] compares them.
+/// The client's site URLs (home URL, then base URLs; none for a client registered from its
+/// metadata document) in serialized form, as [`ClientStore::known_site_urls`] compares them.
 pub fn site_urls(client: &OAuthClient) -> impl Iterator<Item = &str> {
+    // A client that registered itself chose its home URL in a document anyone can publish:
+    // it must not make that URL an audience tokens can be issued for.
+    let vouched = client.registration() != crate::client::Registration::Cimd;
     client
         .home_url()
         .into_iter()
         .chain(client.base_urls())
+        .filter(move |_| vouched)
         .map(url::Url::as_str)
 }

@@ -1,0 +1,425 @@
+//! Automatic client registration from Client ID Metadata Documents
+//! (draft-ietf-oauth-client-id-metadata-document), through the authorization endpoint, with a
+//! fetcher that answers from canned responses.
+
+use std::sync::Arc;
+
+use portcullis::client::{Badge, ClientType, Flow, Registration};
+use portcullis::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
+use portcullis::store::memory::MemoryFetcher;
+use portcullis::store::{FetchError, HttpMethod, HttpResponse};
+use portcullis::users::MemoryUserDirectory;
+use portcullis::{
+    AuthorizationServer, Authorize, ManualClock, Params, Scope, ServerSettings, Timestamp,
+};
+
+const ID: &str = "https://mcp.example.com/oauth/client.json";
+const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+struct Env {
+    server: AuthorizationServer,
+    fetcher: Arc<MemoryFetcher>,
+    clock: ManualClock,
+}
+
+fn document(name: &str, redirect: &str, cache_control: &str) -> Result<HttpResponse, FetchError> {
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Cache-Control".into(), cache_control.into()),
+        ],
+        body: serde_json::to_vec(&serde_json::json!({
+            "client_id": ID,
+            "client_name": name,
+            "client_uri": "https://mcp.example.com/",
+            "redirect_uris": [redirect],
+            "software_version": "1.4.0",
+        }))
+        .unwrap(),
+    })
+}
+
+fn env_with(configure: impl FnOnce(&mut ServerSettings)) -> Env {
+    let mut settings = ServerSettings::new("https://auth.example.com").unwrap();
+    settings.cimd_enabled = true;
+    settings.cimd.scopes = vec!["read".into(), "write".into()];
+    configure(&mut settings);
+    let users = MemoryUserDirectory::default();
+    users
+        .insert(
+            "alice",
+            "alice-password",
+            Scope::parse("read write").unwrap(),
+        )
+        .unwrap();
+    let fetcher = Arc::new(MemoryFetcher::default());
+    fetcher.route(
+        HttpMethod::Get,
+        ID,
+        document("Example MCP client", REDIRECT, "max-age=60"),
+    );
+    let clock = ManualClock::new(Timestamp(1_800_000_000));
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
+        .fetcher(fetcher.clone())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    Env {
+        server,
+        fetcher,
+        clock,
+    }
+}
+
+fn env() -> Env {
+    env_with(|_| {})
+}
+
+fn query(client_id: &str, redirect: &str) -> String {
+    let verifier = CodeVerifier::parse(VERIFIER).unwrap();
+    let challenge = CodeChallenge::from_verifier(&verifier, PkceMethod::S256);
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect),
+        ("scope", "read"),
+        ("state", "xyz"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+async fn authorize(e: &Env, client_id: &str, user: Option<&str>) -> Authorize {
+    e.server
+        .authorize(&Params::parse(&query(client_id, REDIRECT)), user)
+        .await
+}
+
+fn refused(outcome: &Authorize) -> String {
+    match outcome {
+        Authorize::Refused(e) => e.description.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_registers_itself_and_completes_code_with_pkce() {
+    let e = env();
+    let Authorize::Consent(ask) = authorize(&e, ID, Some("alice")).await else {
+        panic!("an auto-registered client always asks for consent")
+    };
+    assert_eq!(ask.client_name, "Example MCP client");
+    assert_eq!(ask.auto_registered_by.as_deref(), Some("mcp.example.com"));
+
+    let client = e
+        .server
+        .clients()
+        .get(&portcullis::ClientId::new(ID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(client.registration(), Registration::Cimd);
+    assert!(client.has_badge(Badge::AutoRegistered));
+    assert_eq!(client.client_type(), ClientType::Public);
+    assert_eq!(
+        client.flows().iter().collect::<Vec<_>>(),
+        [Flow::AuthorizationCode]
+    );
+    assert!(client.settings().require_pkce && client.settings().require_consent);
+    assert_eq!(client.settings().redirect_uris, [REDIRECT]);
+    assert_eq!(
+        client.application().and_then(|a| a.version.as_deref()),
+        Some("1.4.0")
+    );
+
+    let q = query(ID, REDIRECT);
+    let params = Params::parse(&q);
+    let Authorize::Redirect(location) = e
+        .server
+        .authorize_with_consent(&params, "alice", true)
+        .await
+    else {
+        panic!("approved")
+    };
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", ID),
+            ("code_verifier", VERIFIER),
+        ])
+        .finish();
+    let r = e.server.token(None, &Params::parse(&body)).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(e.fetcher.requests().len(), 1, "fetched once");
+}
+
+#[tokio::test]
+async fn an_anonymous_request_fetches_and_writes_nothing() {
+    let e = env();
+    let Authorize::Login(prompt) = authorize(&e, ID, None).await else {
+        panic!("log in first")
+    };
+    assert_eq!(prompt.client_name, "mcp.example.com");
+    assert!(e.fetcher.requests().is_empty());
+    assert!(
+        e.server
+            .clients()
+            .get(&portcullis::ClientId::new(ID).unwrap())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn with_registration_off_a_url_is_just_an_unknown_client() {
+    let e = env_with(|s| s.cimd_enabled = false);
+    let why = refused(&authorize(&e, ID, Some("alice")).await);
+    assert!(why.contains("no client"), "{why}");
+    assert!(e.fetcher.requests().is_empty(), "nothing fetched");
+    assert_eq!(
+        e.server.metadata()["client_id_metadata_document_supported"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn the_switch_works_at_run_time_and_registered_clients_keep_working() {
+    let e = env();
+    assert_eq!(
+        e.server.metadata()["client_id_metadata_document_supported"],
+        true
+    );
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    e.server.set_cimd_enabled(false);
+    assert_eq!(
+        e.server.metadata()["client_id_metadata_document_supported"],
+        false
+    );
+    // Registered while on: keeps working as stored, and nothing is fetched again.
+    e.clock.advance(3600);
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    assert_eq!(e.fetcher.requests().len(), 1);
+    // A new one is an unknown client.
+    let other = "https://other.example.com/client.json";
+    assert!(refused(&authorize(&e, other, Some("alice")).await).contains("no client"));
+    e.server.set_cimd_enabled(true);
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    assert_eq!(
+        e.fetcher.requests().len(),
+        2,
+        "on again: the expired document refetched"
+    );
+}
+
+#[tokio::test]
+async fn a_client_id_breaking_a_rule_is_refused_before_any_fetch() {
+    let e = env();
+    for (client_id, rule) in [
+        ("https://mcp.example.com/", "path"),
+        ("https://mcp.example.com/c#x", "fragment"),
+        ("https://u@mcp.example.com/c", "username"),
+        ("https://mcp.example.com/a/../c", "`.`"),
+        ("https://10.1.2.3/c", "IP address"),
+        ("http://mcp.example.com/c", "https"),
+        ("https://MCP.example.com/c", "as a URL parser writes it"),
+    ] {
+        let why = refused(&authorize(&e, client_id, Some("alice")).await);
+        assert!(
+            why.starts_with("client_id: ") && why.contains(rule),
+            "{client_id}: {why}"
+        );
+    }
+    assert!(e.fetcher.requests().is_empty());
+}
+
+#[tokio::test]
+async fn block_and_allow_lists_decide_before_any_fetch() {
+    let blocked = env_with(|s| s.cimd.block = vec!["*.example.com".into()]);
+    let why = refused(&authorize(&blocked, ID, Some("alice")).await);
+    assert!(
+        why.contains("does not register clients from `mcp.example.com`"),
+        "{why}"
+    );
+    assert!(blocked.fetcher.requests().is_empty());
+
+    let allowed = env_with(|s| s.cimd.allow = vec!["https://mcp.example.com/oauth/".into()]);
+    assert!(matches!(
+        authorize(&allowed, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let elsewhere = "https://mcp.example.com/other/client.json";
+    assert!(
+        refused(&authorize(&allowed, elsewhere, Some("alice")).await).contains("does not register")
+    );
+    assert_eq!(allowed.fetcher.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_fetch_or_document_registers_nothing() {
+    let e = env();
+    let cases: Vec<(Result<HttpResponse, FetchError>, &str)> = vec![
+        (Err(FetchError::Deadline(ID.into())), "deadline"),
+        (
+            Ok(HttpResponse {
+                status: 302,
+                headers: vec![("Location".into(), "https://evil.example/c.json".into())],
+                body: Vec::new(),
+            }),
+            "redirect",
+        ),
+        (
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: b"{}".to_vec(),
+            }),
+            "application/json",
+        ),
+        (
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: serde_json::to_vec(&serde_json::json!({
+                    "client_id": ID,
+                    "redirect_uris": [REDIRECT],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                }))
+                .unwrap(),
+            }),
+            "token_endpoint_auth_method",
+        ),
+    ];
+    for (answer, rule) in cases {
+        e.fetcher.route(HttpMethod::Get, ID, answer);
+        let why = refused(&authorize(&e, ID, Some("alice")).await);
+        assert!(why.contains(rule), "{rule}: {why}");
+        assert!(
+            e.server
+                .clients()
+                .get(&portcullis::ClientId::new(ID).unwrap())
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_changed_document_refreshes_the_client_and_a_deleted_one_comes_back() {
+    let e = env();
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let moved = "http://127.0.0.1:40000/new-callback";
+    e.fetcher.route(
+        HttpMethod::Get,
+        ID,
+        document("Renamed", moved, "max-age=60"),
+    );
+    // Within the cache lifetime the old document stands.
+    e.clock.advance(59);
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    e.clock.advance(1);
+    let why = refused(&authorize(&e, ID, Some("alice")).await);
+    assert!(
+        why.contains("redirect_uri"),
+        "the old redirect URI is gone: {why}"
+    );
+    let id = portcullis::ClientId::new(ID).unwrap();
+    let client = e.server.clients().get(&id).await.unwrap();
+    assert_eq!(client.name(), "Renamed");
+    assert_eq!(client.settings().redirect_uris, [moved]);
+
+    e.server
+        .clients()
+        .delete(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    let r = e
+        .server
+        .authorize(&Params::parse(&query(ID, moved)), Some("alice"))
+        .await;
+    assert!(
+        matches!(r, Authorize::Consent(_)),
+        "registered again: {r:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_auto_registered_home_url_is_no_resource() {
+    let e = env();
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let mut q = query(ID, REDIRECT);
+    q.push_str("&resource=https%3A%2F%2Fmcp.example.com%2F");
+    let r = e.server.authorize(&Params::parse(&q), Some("alice")).await;
+    let Authorize::Redirect(location) = r else {
+        panic!("an error redirect after login: {r:?}")
+    };
+    assert!(location.contains("error=invalid_target"), "{location}");
+}
+
+#[tokio::test]
+async fn an_auto_registered_client_always_asks_for_consent() {
+    let e = env();
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let id = portcullis::ClientId::new(ID).unwrap();
+    let mut settings = e
+        .server
+        .clients()
+        .get(&id)
+        .await
+        .unwrap()
+        .settings()
+        .clone();
+    settings.require_consent = false;
+    e.server
+        .clients()
+        .update_settings(&id, settings)
+        .await
+        .unwrap();
+    let q = query(ID, REDIRECT);
+    let params = Params::parse(&q);
+    assert!(matches!(
+        e.server
+            .authorize_with_consent(&params, "alice", true)
+            .await,
+        Authorize::Redirect(_)
+    ));
+    // Consent given and remembered, and the setting off: still asked, for a client that
+    // registered itself (and whose redirect URI is a loopback one anyone on the device can
+    // claim, RFC 8252 §8.6).
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+}
