@@ -281,3 +281,68 @@ impl CimdSettings {
         !self.block.iter().any(matches) && (self.allow.is_empty() || self.allow.iter().any(matches))
     }
 }
+
+#[cfg(test)]
+mod cimd_tests {
+    use super::CimdSettings;
+
+    fn lists(allow: &[&str], block: &[&str]) -> CimdSettings {
+        CimdSettings {
+            allow: allow.iter().map(|s| (*s).to_owned()).collect(),
+            block: block.iter().map(|s| (*s).to_owned()).collect(),
+            ..CimdSettings::default()
+        }
+    }
+
+    #[test]
+    fn allow_and_block_patterns() {
+        let id = |host: &str| format!("https://{host}/oauth/client.json");
+        // (allow, block, host, admitted)
+        let cases: &[(&[&str], &[&str], &str, bool)] = &[
+            (&[], &[], "app.example.com", true),
+            (&["app.example.com"], &[], "app.example.com", true),
+            (&["APP.example.com"], &[], "app.example.com", true),
+            (&["app.example.com"], &[], "other.example.com", false),
+            (&["*.example.com"], &[], "app.example.com", true),
+            (&["*.example.com"], &[], "a.b.example.com", true),
+            (&["*.example.com"], &[], "example.com", false),
+            (&["*.example.com"], &[], "badexample.com", false),
+            (&["*.example.com"], &[], "example.com.evil.net", false),
+            (
+                &["https://app.example.com/oauth/"],
+                &[],
+                "app.example.com",
+                true,
+            ),
+            (
+                &["https://app.example.com/other/"],
+                &[],
+                "app.example.com",
+                false,
+            ),
+            (&[], &["app.example.com"], "app.example.com", false),
+            (&[], &["*.example.com"], "app.example.com", false),
+            (&[], &["*.example.com"], "app.example.org", true),
+            (
+                &["*.example.com"],
+                &["app.example.com"],
+                "app.example.com",
+                false,
+            ),
+            (
+                &["*.example.com"],
+                &["app.example.com"],
+                "api.example.com",
+                true,
+            ),
+        ];
+        for (allow, block, host, admitted) in cases {
+            let settings = lists(allow, block);
+            assert_eq!(
+                settings.admits(&id(host), host),
+                *admitted,
+                "allow {allow:?} block {block:?}: {host}"
+            );
+        }
+    }
+}

@@ -134,6 +134,15 @@ impl DocumentCache {
         }
     }
 
+    /// The document kept for `client_id`'s exact text, if it is fresh: what [`Self::get`]
+    /// would answer without fetching. Its client ID passed every URL rule when it was fetched.
+    pub fn fresh(&self, client_id: &str, now: Timestamp) -> Option<Arc<MetadataDocument>> {
+        match lock(&self.entries).get(client_id) {
+            Some(Entry::Kept(kept)) if now < kept.fresh_until => Some(kept.document.clone()),
+            _ => None,
+        }
+    }
+
     /// How long a document is kept, from what its response said.
     fn lifetime(&self, max_age: Option<Duration>) -> Duration {
         max_age

@@ -36,15 +36,33 @@ impl AuthorizationServer {
     ) -> Result<Option<LoginPrompt>, OAuthError> {
         let settings = &self.settings.cimd;
         let refused = |reason: String| OAuthError::invalid_request(format!("client_id: {reason}"));
+        let admitted = |url: &MetadataUrl| {
+            if settings.admits(url.as_str(), url.host()) {
+                Ok(())
+            } else {
+                Err(refused(format!(
+                    "this server does not register clients from `{}`",
+                    url.host()
+                )))
+            }
+        };
+        let now = self.now();
+        // The usual request, for a client whose document is kept, fresh: that document's
+        // client ID is this very text, which passed every rule when it was fetched.
+        if user.is_some()
+            && let Some(document) = self.documents.fresh(raw_id, now)
+        {
+            admitted(&document.client_id)?;
+            let stored = self.client(raw_id).await?;
+            self.apply_document(stored.as_deref(), &document)
+                .await
+                .map_err(|e| refused(e.to_string()))?;
+            return Ok(None);
+        }
         // Every rule is checked before anything is fetched.
         let url =
             MetadataUrl::parse(raw_id, &settings.url_policy).map_err(|e| refused(e.to_string()))?;
-        if !settings.admits(url.as_str(), url.host()) {
-            return Err(refused(format!(
-                "this server does not register clients from `{}`",
-                url.host()
-            )));
-        }
+        admitted(&url)?;
         let stored = self.client(raw_id).await?;
         if user.is_none() {
             return Ok(match stored {
@@ -57,7 +75,7 @@ impl AuthorizationServer {
         }
         let document = self
             .documents
-            .get(&*self.fetcher, &url, self.now())
+            .get(&*self.fetcher, &url, now)
             .await
             .map_err(|e| refused(e.to_string()))?;
         self.apply_document(stored.as_deref(), &document)
@@ -92,8 +110,19 @@ impl AuthorizationServer {
         };
         match stored {
             Some(client) => {
-                let updated = from_document(client.settings().clone());
-                if &updated != client.settings() {
+                // The usual case, a document unchanged since the client was stored, costs a
+                // comparison and no copy.
+                let s = client.settings();
+                let name = document
+                    .client_name
+                    .as_deref()
+                    .unwrap_or(document.client_id.host());
+                let unchanged = s.name == name
+                    && s.home_url == document.client_uri
+                    && s.icon == document.logo_uri
+                    && s.redirect_uris == document.redirect_uris;
+                if !unchanged {
+                    let updated = from_document(s.clone());
                     self.clients.update_settings(client.id(), updated).await?;
                 }
                 Ok(())
