@@ -14,8 +14,13 @@ mod token;
 #[cfg(feature = "testing")]
 pub mod conformance;
 
+#[cfg(feature = "reqwest")]
+mod reqwest_fetcher;
+
 pub use client::{ClientQuery, ClientStore, site_urls};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
+#[cfg(feature = "reqwest")]
+pub use reqwest_fetcher::{ReqwestFetcher, is_public};
 pub use token::{
     CodeBinding, Consent, ConsentOwner, Grant, GrantId, Take, TakeCheck, TokenHash, TokenKind,
     TokenRecord, TokenStore,
