@@ -660,3 +660,171 @@ async fn repeated_failed_logins_lock_the_user_out_for_a_while() {
     h.clock.advance(301);
     assert_eq!(attempt("bob-password").await, 303);
 }
+
+/// Serves one client metadata document on loopback, as a client's own site would; returns
+/// its URL, which is the client's ID.
+async fn publish_document(redirect: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/oauth/client.json",
+        listener.local_addr().unwrap().port()
+    );
+    let body = serde_json::json!({
+        "client_id": url,
+        "client_name": "Loopback MCP client",
+        "redirect_uris": [redirect],
+        "token_endpoint_auth_method": "none",
+    })
+    .to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=300\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_client_registers_itself_from_its_document_and_completes_code_with_pkce() {
+    let client_id = publish_document(REDIRECT).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seed: app::Seed = serde_json::from_str(SEED).unwrap();
+    let options = app::Options {
+        allow_cimd: true,
+        cimd_insecure_loopback: true,
+    };
+    let (router, _app) = app::build_with(seed, &base, Arc::new(SystemClock), options)
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::ClientBuilder::new()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata: serde_json::Value = serde_json::from_str(
+        &http
+            .get(format!("{base}/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(metadata["client_id_metadata_document_supported"], true);
+
+    let client = BasicClient::new(ClientId::new(client_id.clone()))
+        .set_auth_uri(AuthUrl::new(format!("{base}/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf_state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let query = auth_url.query().unwrap_or_default().to_owned();
+
+    // Anonymous: the login page, and nothing registered yet.
+    let first = http.get(auth_url.as_str()).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let login = http
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("query", &query),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let consent = http
+        .get(format!(
+            "{base}{}",
+            login.headers()["location"].to_str().unwrap()
+        ))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        consent.status(),
+        200,
+        "consent, always, for a self-registered client"
+    );
+    let page = consent.text().await.unwrap();
+    assert!(page.contains("Loopback MCP client"), "{page}");
+    assert!(
+        page.contains("registered itself") && page.contains("<b>127.0.0.1:"),
+        "the document's host is shown: {page}"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let approved = http
+        .post(format!("{base}/consent"))
+        .header("Cookie", &cookie)
+        .form(&[
+            ("query", query.as_str()),
+            ("csrf", &csrf),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 303);
+    let params = query_of(approved.headers()["location"].to_str().unwrap());
+    assert_eq!(params["state"], *csrf_state.secret());
+    let token = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().clone()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        token
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        Some(vec!["read".to_owned()])
+    );
+    let me: serde_json::Value = serde_json::from_str(
+        &http
+            .get(format!("{base}/api/me"))
+            .bearer_auth(token.access_token().secret())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(me["client_id"], client_id);
+    assert_eq!(me["sub"], "alice");
+}

@@ -209,11 +209,32 @@ fn random_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// What the command line turns on besides the seed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `--allow-cimd`: clients may register themselves from a Client ID Metadata Document.
+    pub allow_cimd: bool,
+    /// `--cimd-insecure-loopback`: also accept `http://` client ID URLs on loopback hosts and
+    /// fetch documents from loopback addresses. Development only.
+    pub cimd_insecure_loopback: bool,
+}
+
 /// Builds the server and its routes from a seed. Errors name the seed's JSON path.
+#[allow(dead_code)] // The binary calls `build_with`; tests/interop.rs calls this.
 pub async fn build(
     seed: Seed,
     issuer: &str,
     clock: Arc<dyn Clock>,
+) -> Result<(Router, Arc<App>), String> {
+    build_with(seed, issuer, clock, Options::default()).await
+}
+
+/// [`build`], with the command line's options.
+pub async fn build_with(
+    seed: Seed,
+    issuer: &str,
+    clock: Arc<dyn Clock>,
+    options: Options,
 ) -> Result<(Router, Arc<App>), String> {
     let mut settings =
         ServerSettings::new(issuer).map_err(|e| format!("--issuer: {}", e.reason))?;
@@ -238,10 +259,23 @@ pub async fn build(
         scopes.extend(c.scopes.iter().cloned());
     }
     settings.scopes_supported = scopes.into_iter().collect();
+    // Self-registered clients may ask for any scope the demo knows; what they get is still
+    // capped by the user's permissions, and the user is always asked.
+    settings.cimd_enabled = options.allow_cimd;
+    settings.cimd.scopes = settings.scopes_supported.clone();
+    settings.cimd.url_policy.insecure_loopback = options.cimd_insecure_loopback;
+    let connect = std::time::Duration::from_millis(2500);
+    let fetcher = if options.cimd_insecure_loopback {
+        portcullis::store::ReqwestFetcher::allowing_loopback(connect)
+    } else {
+        portcullis::store::ReqwestFetcher::new(connect)
+    }
+    .map_err(|e| e.to_string())?;
 
     let server = AuthorizationServer::builder(settings, users.clone())
         .clock(clock.clone())
         .security_events(Arc::new(LogSecurityEvents))
+        .fetcher(Arc::new(fetcher))
         .build()
         .map_err(|e| e.to_string())?;
     for (i, c) in seed.clients.into_iter().enumerate() {

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example server -- [--seed FILE] [--addr HOST:PORT] [--issuer URL]
+//!     [--allow-cimd] [--cimd-insecure-loopback]
 //! ```
 //!
 //! Defaults: `--seed examples/seed.json`, `--addr 127.0.0.1:8080`, issuer `http://<addr>`.
@@ -12,12 +13,14 @@ mod app;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: server [--seed FILE] [--addr HOST:PORT] [--issuer URL]";
+const USAGE: &str = "usage: server [--seed FILE] [--addr HOST:PORT] [--issuer URL] \
+                     [--allow-cimd] [--cimd-insecure-loopback]";
 
 struct Args {
     seed: String,
     addr: String,
     issuer: Option<String>,
+    options: app::Options,
     help: bool,
 }
 
@@ -26,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         seed: "examples/seed.json".into(),
         addr: "127.0.0.1:8080".into(),
         issuer: None,
+        options: app::Options::default(),
         help: false,
     };
     let mut it = std::env::args().skip(1);
@@ -38,6 +42,8 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value()?,
             "--addr" => args.addr = value()?,
             "--issuer" => args.issuer = Some(value()?),
+            "--allow-cimd" => args.options.allow_cimd = true,
+            "--cimd-insecure-loopback" => args.options.cimd_insecure_loopback = true,
             "--help" | "-h" => args.help = true,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -81,7 +87,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let checked = app::build(seed, &provisional, Arc::new(portcullis::SystemClock)).await;
+    if args.options.cimd_insecure_loopback && !args.options.allow_cimd {
+        eprintln!("server: --cimd-insecure-loopback: needs --allow-cimd");
+        return ExitCode::from(2);
+    }
+    let checked = app::build_with(
+        seed,
+        &provisional,
+        Arc::new(portcullis::SystemClock),
+        args.options,
+    )
+    .await;
     if let Err(e) = checked {
         eprintln!("server: {}: {e}", args.seed);
         return ExitCode::from(2);
@@ -115,7 +131,14 @@ async fn main() -> ExitCode {
         .iter()
         .map(|c| (c.client_id.clone(), c.client_secret.clone()))
         .collect();
-    let (router, app) = match app::build(seed, &issuer, Arc::new(portcullis::SystemClock)).await {
+    let built = app::build_with(
+        seed,
+        &issuer,
+        Arc::new(portcullis::SystemClock),
+        args.options,
+    )
+    .await;
+    let (router, app) = match built {
         Ok(r) => r,
         // Checked above with the same seed; only the issuer's port can differ (`--addr` with
         // port 0), and it is the one just bound.

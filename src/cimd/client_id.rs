@@ -20,9 +20,9 @@ pub struct UrlPolicy {
     /// Accept an IP address as the host. Off by default: the consent page shows the host so
     /// that the user can judge who is asking, and an address says nothing to a person.
     pub allow_ip_literals: bool,
-    /// Accept `http://` on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), for
-    /// development and tests that publish documents from a local server. Every other rule
-    /// still applies. Never turn this on in production: anyone who can open a port on the
+    /// Accept `http://` on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), and those
+    /// addresses as hosts, for development and tests that publish documents from a local
+    /// server. Every other rule still applies. Never turn this on in production: anyone who can open a port on the
     /// server's machine could then publish a client.
     pub insecure_loopback: bool,
 }
@@ -133,7 +133,8 @@ impl MetadataUrl {
         }
         match url.host() {
             Some(Host::Domain(_)) => {}
-            Some(Host::Ipv4(_) | Host::Ipv6(_)) if policy.allow_ip_literals => {}
+            Some(Host::Ipv4(_) | Host::Ipv6(_))
+                if policy.allow_ip_literals || (policy.insecure_loopback && loopback) => {}
             _ => return Err(ClientIdUrlError::IpLiteral),
         }
         if url.as_str() != client_id {
@@ -337,10 +338,13 @@ mod tests {
             ..STRICT
         };
         assert!(MetadataUrl::parse("http://localhost:8080/client.json", &dev).is_ok());
+        assert!(MetadataUrl::parse("http://127.0.0.1:8080/client.json", &dev).is_ok());
+        assert!(MetadataUrl::parse("https://[::1]:8443/client.json", &dev).is_ok());
         // Every other rule still applies.
         assert_eq!(
-            MetadataUrl::parse("http://127.0.0.1:8080/client.json", &dev),
-            Err(ClientIdUrlError::IpLiteral)
+            MetadataUrl::parse("https://10.0.0.1/client.json", &dev),
+            Err(ClientIdUrlError::IpLiteral),
+            "only loopback addresses"
         );
         assert_eq!(
             MetadataUrl::parse("http://localhost:8080/", &dev),

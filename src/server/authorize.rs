@@ -77,9 +77,9 @@ pub struct ConsentPrompt {
     /// Every redirect URI of the client is on this device (loopback): whatever program runs
     /// there receives the grant. A consent page should warn about it (RFC 8252 §8.6).
     pub loopback_only: bool,
-    /// For a client registered automatically from its metadata document: the host of its
-    /// client ID URL, which is who vouches for the name above (draft-ietf-oauth-client-id-
-    /// metadata-document §8.5). A consent page should say the client registered itself and
+    /// For a client registered automatically from its metadata document: the host (and port)
+    /// of its client ID URL, which is who vouches for the name above (draft-ietf-oauth-client-
+    /// id-metadata-document §8.5). A consent page should say the client registered itself and
     /// show this host. `None` for a client an administrator registered.
     pub auto_registered_by: Option<String>,
 }
