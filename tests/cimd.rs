@@ -423,3 +423,70 @@ async fn an_auto_registered_client_always_asks_for_consent() {
         Authorize::Consent(_)
     ));
 }
+
+#[tokio::test]
+async fn what_came_from_the_document_is_read_only_for_administrators() {
+    let e = env();
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let id = portcullis::ClientId::new(ID).unwrap();
+    let stored = e
+        .server
+        .clients()
+        .get(&id)
+        .await
+        .unwrap()
+        .settings()
+        .clone();
+    for (field, change) in [
+        (
+            "name",
+            Box::new(|s: &mut portcullis::client::ClientSettings| s.name = "Mine".into())
+                as Box<dyn Fn(&mut portcullis::client::ClientSettings)>,
+        ),
+        (
+            "home_url",
+            Box::new(|s| s.home_url = Some("https://evil.example/".into())),
+        ),
+        (
+            "icon",
+            Box::new(|s| s.icon = Some("https://evil.example/i.png".into())),
+        ),
+        (
+            "redirect_uris",
+            Box::new(|s| s.redirect_uris.push("https://evil.example/cb".into())),
+        ),
+    ] {
+        let mut settings = stored.clone();
+        change(&mut settings);
+        let err = e
+            .server
+            .clients()
+            .update_settings(&id, settings)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    // Local settings are the administrator's.
+    let mut settings = stored.clone();
+    settings.description = "Seen in the wild".into();
+    settings.scopes = vec!["read".into()];
+    e.server
+        .clients()
+        .update_settings(&id, settings)
+        .await
+        .unwrap();
+    let client = e.server.clients().get(&id).await.unwrap();
+    assert_eq!(client.settings().description, "Seen in the wild");
+    assert_eq!(client.settings().scopes, ["read"]);
+    // A changed document replaces its own fields and nothing else.
+    e.fetcher.route(HttpMethod::Get, ID, document("Renamed", REDIRECT, "max-age=60"));
+    e.clock.advance(60);
+    assert!(matches!(authorize(&e, ID, Some("alice")).await, Authorize::Consent(_)));
+    let client = e.server.clients().get(&id).await.unwrap();
+    assert_eq!(client.name(), "Renamed");
+    assert_eq!(client.settings().description, "Seen in the wild");
+    assert_eq!(client.settings().scopes, ["read"]);
+}

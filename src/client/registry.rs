@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::model::{
     Badge, ClientId, ClientSettings, ClientType, ClientWarning, NewClient, OAuthClient,
+    Registration,
 };
 use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, SecretHash};
 use crate::error::InvalidField;
@@ -253,8 +254,43 @@ impl ClientRegistry {
     }
 
     /// Replaces a client's editable settings. Application information, type, secret and
-    /// registration are not settings and stay as they are.
+    /// registration are not settings and stay as they are. For a client registered from its
+    /// metadata document, what came from the document (name, home URL, icon, redirect URIs)
+    /// is read-only here: the document is its only source, and a change to it is read at the
+    /// client's next authorization.
     pub async fn update_settings(
+        &self,
+        id: &ClientId,
+        settings: ClientSettings,
+    ) -> Result<OAuthClient, ClientError> {
+        self.check_reserved(&settings)?;
+        let (client, ()) = self
+            .modify(id, |client| {
+                if client.registration() == Registration::Cimd {
+                    let now = client.settings();
+                    let changed = [
+                        ("name", now.name != settings.name),
+                        ("home_url", now.home_url != settings.home_url),
+                        ("icon", now.icon != settings.icon),
+                        ("redirect_uris", now.redirect_uris != settings.redirect_uris),
+                    ];
+                    if let Some((field, _)) = changed.iter().find(|(_, c)| *c) {
+                        return Err(ClientError::InvalidField(InvalidField::new(
+                            *field,
+                            "comes from the client's metadata document and cannot be changed \
+                             here",
+                        )));
+                    }
+                }
+                Ok(client.update_settings(settings.clone())?)
+            })
+            .await?;
+        Ok(client)
+    }
+
+    /// Brings a client registered from its metadata document up to date with it: the one way
+    /// its document's fields change.
+    pub(crate) async fn refresh_from_document(
         &self,
         id: &ClientId,
         settings: ClientSettings,

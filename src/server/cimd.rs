@@ -123,7 +123,9 @@ impl AuthorizationServer {
                     && s.redirect_uris == document.redirect_uris;
                 if !unchanged {
                     let updated = from_document(s.clone());
-                    self.clients.update_settings(client.id(), updated).await?;
+                    self.clients
+                        .refresh_from_document(client.id(), updated)
+                        .await?;
                 }
                 Ok(())
             }
