@@ -482,9 +482,16 @@ async fn what_came_from_the_document_is_read_only_for_administrators() {
     assert_eq!(client.settings().description, "Seen in the wild");
     assert_eq!(client.settings().scopes, ["read"]);
     // A changed document replaces its own fields and nothing else.
-    e.fetcher.route(HttpMethod::Get, ID, document("Renamed", REDIRECT, "max-age=60"));
+    e.fetcher.route(
+        HttpMethod::Get,
+        ID,
+        document("Renamed", REDIRECT, "max-age=60"),
+    );
     e.clock.advance(60);
-    assert!(matches!(authorize(&e, ID, Some("alice")).await, Authorize::Consent(_)));
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
     let client = e.server.clients().get(&id).await.unwrap();
     assert_eq!(client.name(), "Renamed");
     assert_eq!(client.settings().description, "Seen in the wild");
