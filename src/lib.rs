@@ -23,9 +23,12 @@
 //!   URIs, badges, and the administrator's operations ([`client::ClientRegistry`]).
 //! - [`redirect`]: which `redirect_uri` values a client may use: exact, loopback with any port
 //!   (RFC 8252 §7.3), or relative to the home and base URLs.
+//! - [`cimd`]: clients that register themselves from a Client ID Metadata Document (off by
+//!   default; docs/cimd.md): the client ID URL and document rules, the fetch, the cache.
 //! - [`pkce`]: Proof Key for Code Exchange (RFC 7636).
 //! - [`store`]: the [`store::ClientStore`], [`store::TokenStore`] and [`store::HttpFetcher`]
-//!   traits the host implements, with in-memory implementations in [`store::memory`].
+//!   traits the host implements, with in-memory implementations in [`store::memory`] and
+//!   (feature `reqwest`) a fetcher that connects to public addresses only.
 //! - [`events`]: the [`events::SecurityEvents`] hook: replays, failed client authentication,
 //!   lockouts, untrusted redirect URIs and deleted clients, never with a secret in them.
 //! - [`clock`]: time as a trait, so tests never sleep.
