@@ -35,7 +35,11 @@ fn document(name: &str, redirect: &str, cache_control: &str) -> Result<HttpRespo
             "client_name": name,
             "client_uri": "https://mcp.example.com/",
             "redirect_uris": [redirect],
+            "software_id": "example-mcp",
             "software_version": "1.4.0",
+            "tos_uri": "https://mcp.example.com/terms",
+            "policy_uri": "https://mcp.example.com/privacy",
+            "contacts": ["ops@mcp.example.com"],
         }))
         .unwrap(),
     })
@@ -131,10 +135,19 @@ async fn a_client_registers_itself_and_completes_code_with_pkce() {
     );
     assert!(client.settings().require_pkce && client.settings().require_consent);
     assert_eq!(client.settings().redirect_uris, [REDIRECT]);
+    let app = client.application().unwrap();
+    assert_eq!(app.name.as_deref(), Some("Example MCP client"));
+    assert_eq!(app.version.as_deref(), Some("1.4.0"));
+    assert_eq!(app.software_id.as_deref(), Some("example-mcp"));
     assert_eq!(
-        client.application().and_then(|a| a.version.as_deref()),
-        Some("1.4.0")
+        app.tos_uri.as_deref(),
+        Some("https://mcp.example.com/terms")
     );
+    assert_eq!(
+        app.policy_uri.as_deref(),
+        Some("https://mcp.example.com/privacy")
+    );
+    assert_eq!(app.contacts, ["ops@mcp.example.com"]);
 
     let q = query(ID, REDIRECT);
     let params = Params::parse(&q);
@@ -494,6 +507,11 @@ async fn what_came_from_the_document_is_read_only_for_administrators() {
     ));
     let client = e.server.clients().get(&id).await.unwrap();
     assert_eq!(client.name(), "Renamed");
+    assert_eq!(
+        client.application().and_then(|a| a.name.as_deref()),
+        Some("Renamed"),
+        "the application facts are refreshed too"
+    );
     assert_eq!(client.settings().description, "Seen in the wild");
     assert_eq!(client.settings().scopes, ["read"]);
 }

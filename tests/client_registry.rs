@@ -197,6 +197,7 @@ async fn update_changes_settings_but_not_application_info() {
         version: Some("2.1".into()),
         vendor: Some("Example Ltd".into()),
         release_date: Some("2026-05-01".into()),
+        ..ApplicationInfo::default()
     });
     let id = reg.create(new).await.unwrap().client.id().clone();
     let mut s = settings("Tool (renamed)");

@@ -228,6 +228,18 @@ pub struct ApplicationInfo {
     /// When this version was released, as the application states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_date: Option<String>,
+    /// A stable identifier of the software, the same in every installation (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The application's terms of service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// The application's privacy policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Whom to contact about the application (usually email addresses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
 }
 
 /// How the client came to exist.
@@ -584,6 +596,12 @@ impl OAuthClient {
             untrusted_redirect_uris: Vec::new(),
             revision: 0,
         })
+    }
+
+    /// Replaces the read-only application facts: only their source (a metadata document
+    /// fetched again) does this.
+    pub(crate) fn set_application(&mut self, application: Option<ApplicationInfo>) {
+        self.application = application;
     }
 
     /// Replaces the editable settings after validating them; nothing changes on error.

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::model::{
-    Badge, ClientId, ClientSettings, ClientType, ClientWarning, NewClient, OAuthClient,
-    Registration,
+    ApplicationInfo, Badge, ClientId, ClientSettings, ClientType, ClientWarning, NewClient,
+    OAuthClient, Registration,
 };
 use super::secret::{ClientSecret, SecretChange, SecretChangeError, SecretError, SecretHash};
 use crate::error::InvalidField;
@@ -294,10 +294,15 @@ impl ClientRegistry {
         &self,
         id: &ClientId,
         settings: ClientSettings,
+        application: ApplicationInfo,
     ) -> Result<OAuthClient, ClientError> {
         self.check_reserved(&settings)?;
         let (client, ()) = self
-            .modify(id, |client| Ok(client.update_settings(settings.clone())?))
+            .modify(id, |client| {
+                client.update_settings(settings.clone())?;
+                client.set_application(Some(application.clone()));
+                Ok(())
+            })
             .await?;
         Ok(client)
     }

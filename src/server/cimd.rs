@@ -120,11 +120,12 @@ impl AuthorizationServer {
                 let unchanged = s.name == name
                     && s.home_url == document.client_uri
                     && s.icon == document.logo_uri
-                    && s.redirect_uris == document.redirect_uris;
+                    && s.redirect_uris == document.redirect_uris
+                    && client.application().is_some_and(|a| states(a, document));
                 if !unchanged {
                     let updated = from_document(s.clone());
                     self.clients
-                        .refresh_from_document(client.id(), updated)
+                        .refresh_from_document(client.id(), updated, application(document))
                         .await?;
                 }
                 Ok(())
@@ -160,11 +161,27 @@ impl AuthorizationServer {
 /// The read-only application facts a document states.
 fn application(document: &MetadataDocument) -> ApplicationInfo {
     ApplicationInfo {
-        name: document.software_id.clone(),
+        name: document.client_name.clone(),
         version: document.software_version.clone(),
-        vendor: document.client_uri.clone(),
+        vendor: None,
         release_date: None,
+        software_id: document.software_id.clone(),
+        tos_uri: document.tos_uri.clone(),
+        policy_uri: document.policy_uri.clone(),
+        contacts: document.contacts.clone(),
     }
+}
+
+/// Whether `info` says what [`application`] would make of `document`, compared in place.
+fn states(info: &ApplicationInfo, document: &MetadataDocument) -> bool {
+    info.name == document.client_name
+        && info.version == document.software_version
+        && info.vendor.is_none()
+        && info.release_date.is_none()
+        && info.software_id == document.software_id
+        && info.tos_uri == document.tos_uri
+        && info.policy_uri == document.policy_uri
+        && info.contacts == document.contacts
 }
 
 /// A shared fetcher that answers nothing: the default until the host sets one.
