@@ -515,3 +515,274 @@ async fn what_came_from_the_document_is_read_only_for_administrators() {
     assert_eq!(client.settings().description, "Seen in the wild");
     assert_eq!(client.settings().scopes, ["read"]);
 }
+
+// ------------------------------------------------------------------ private_key_jwt (RFC 7523)
+
+const KEY_ID: &str = "https://keys.example.com/oauth/client.json";
+const ES256_PEM: &[u8] = include_bytes!("data/es256-test-key.pem");
+const ED25519_PEM: &[u8] = include_bytes!("data/ed25519-test-key.pem");
+const ISSUER: &str = "https://auth.example.com";
+
+/// A document that publishes the ES256 test key's public half.
+fn keyed_document() -> Result<HttpResponse, FetchError> {
+    let jwk = portcullis::token::JwtSigner::es256_pem("k1", ES256_PEM)
+        .unwrap()
+        .public_jwk()
+        .cloned()
+        .unwrap();
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: serde_json::to_vec(&serde_json::json!({
+            "client_id": KEY_ID,
+            "client_name": "Keyed client",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [jwk]},
+        }))
+        .unwrap(),
+    })
+}
+
+fn assertion(
+    e: &Env,
+    edit: impl FnOnce(&mut serde_json::Value, &mut jsonwebtoken::Header),
+) -> String {
+    let now = e.clock_now();
+    let mut claims = serde_json::json!({
+        "iss": KEY_ID,
+        "sub": KEY_ID,
+        "aud": format!("{ISSUER}/token"),
+        "iat": now,
+        "exp": now + 60,
+        "jti": format!("jti-{now}-{}", rand_suffix()),
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    edit(&mut claims, &mut header);
+    let key = match header.alg {
+        jsonwebtoken::Algorithm::HS256 => jsonwebtoken::EncodingKey::from_secret(&[7; 32]),
+        jsonwebtoken::Algorithm::EdDSA => {
+            jsonwebtoken::EncodingKey::from_ed_pem(ED25519_PEM).unwrap()
+        }
+        _ => jsonwebtoken::EncodingKey::from_ec_pem(ES256_PEM).unwrap(),
+    };
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Env {
+    fn clock_now(&self) -> u64 {
+        use portcullis::Clock as _;
+        self.clock.now().0
+    }
+
+    /// A code for the keyed client, through consent.
+    async fn keyed_code(&self) -> String {
+        let q = query(KEY_ID, REDIRECT);
+        let params = Params::parse(&q);
+        let Authorize::Redirect(location) = self
+            .server
+            .authorize_with_consent(&params, "alice", true)
+            .await
+        else {
+            panic!("approved")
+        };
+        url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    async fn redeem(&self, code: &str, auth: &[(&str, &str)]) -> portcullis::EndpointResponse {
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        pairs.extend_from_slice(auth);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.server.token(None, &Params::parse(&body)).await
+    }
+}
+
+fn keyed_env() -> Env {
+    let e = env();
+    e.fetcher.route(HttpMethod::Get, KEY_ID, keyed_document());
+    e
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[tokio::test]
+async fn a_client_publishing_keys_authenticates_with_a_signed_assertion() {
+    let e = keyed_env();
+    let metadata = e.server.metadata();
+    assert!(
+        metadata["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "private_key_jwt")
+    );
+    assert!(
+        metadata["token_endpoint_auth_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "ES256")
+    );
+    assert!(matches!(
+        authorize(&e, KEY_ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let id = portcullis::ClientId::new(KEY_ID).unwrap();
+    let client = e.server.clients().get(&id).await.unwrap();
+    assert_eq!(client.client_type(), ClientType::Confidential);
+
+    let code = e.keyed_code().await;
+    let signed = assertion(&e, |_, _| {});
+    let r = e
+        .redeem(
+            &code,
+            &[
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &signed),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    // The same assertion again is a replay.
+    let code = e.keyed_code().await;
+    let again = e
+        .redeem(
+            &code,
+            &[
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &signed),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), 401, "{}", again.body());
+    assert!(again.body().contains("used already"), "{}", again.body());
+}
+
+#[tokio::test]
+async fn bad_assertions_are_refused_with_their_reason() {
+    let e = keyed_env();
+    assert!(matches!(
+        authorize(&e, KEY_ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value, &mut jsonwebtoken::Header)>;
+    let cases: Vec<(&str, Edit, u16, &str)> = vec![
+        (
+            "another audience",
+            Box::new(|c, _| c["aud"] = "https://other.example/token".into()),
+            401,
+            "audience",
+        ),
+        (
+            "expired",
+            Box::new(|c, _| c["exp"] = (c["iat"].as_u64().unwrap() - 1).into()),
+            401,
+            "expired",
+        ),
+        (
+            "too long-lived",
+            Box::new(|c, _| c["exp"] = (c["iat"].as_u64().unwrap() + 3600).into()),
+            401,
+            "more than",
+        ),
+        (
+            "another issuer",
+            Box::new(|c, _| c["iss"] = "https://evil.example/c.json".into()),
+            401,
+            "issuer",
+        ),
+        (
+            "no jti",
+            Box::new(|c, _| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+            401,
+            "jti",
+        ),
+        (
+            "an HMAC signature",
+            Box::new(|_, h| h.alg = jsonwebtoken::Algorithm::HS256),
+            401,
+            "asymmetric",
+        ),
+        (
+            "another key",
+            Box::new(|_, h| {
+                h.alg = jsonwebtoken::Algorithm::EdDSA;
+            }),
+            401,
+            "signature",
+        ),
+        (
+            "another client",
+            Box::new(|c, _| {
+                c["sub"] = ID.into();
+                c["iss"] = ID.into();
+            }),
+            401,
+            "failed",
+        ),
+    ];
+    for (what, edit, status, reason) in cases {
+        let code = e.keyed_code().await;
+        let signed = assertion(&e, edit);
+        let r = e
+            .redeem(
+                &code,
+                &[
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", &signed),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), status, "{what}: {}", r.body());
+        assert!(r.body().contains(reason), "{what}: {}", r.body());
+    }
+    // Without an assertion: `none` would let anyone act as the client.
+    let code = e.keyed_code().await;
+    let r = e.redeem(&code, &[("client_id", KEY_ID)]).await;
+    assert_eq!(r.status(), 401, "{}", r.body());
+    // The wrong type, and an assertion beside a secret.
+    let code = e.keyed_code().await;
+    let signed = assertion(&e, |_, _| {});
+    let r = e
+        .redeem(
+            &code,
+            &[
+                ("client_assertion_type", "urn:x"),
+                ("client_assertion", &signed),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "{}", r.body());
+    let r = e
+        .redeem(
+            &code,
+            &[
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &signed),
+                ("client_secret", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "{}", r.body());
+}

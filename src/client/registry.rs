@@ -185,6 +185,15 @@ impl ClientRegistry {
         })
     }
 
+    /// Creates a client without a secret whatever its type: a client registered from its
+    /// metadata document that authenticates with its published keys.
+    pub(crate) async fn create_without_secret(
+        &self,
+        new: NewClient,
+    ) -> Result<OAuthClient, ClientError> {
+        self.insert(new, None).await
+    }
+
     /// Creates a confidential client with a secret the administrator keyed in (for seeding and
     /// migration); the secret must pass the key-in rules.
     pub async fn create_with_secret(

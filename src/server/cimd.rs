@@ -92,10 +92,19 @@ impl AuthorizationServer {
         stored: Option<&OAuthClient>,
         document: &MetadataDocument,
     ) -> Result<(), ClientError> {
-        if !matches!(document.auth_method, AuthMethod::None) {
+        // A client that publishes keys authenticates with them (RFC 7523): confidential, with
+        // no secret; one that does not is public.
+        let client_type = match document.auth_method {
+            AuthMethod::PrivateKeyJwt(_) => ClientType::Confidential,
+            _ => ClientType::Public,
+        };
+        if let Some(client) = stored
+            && client.client_type() != client_type
+        {
             return Err(ClientError::InvalidField(crate::error::InvalidField::new(
                 "token_endpoint_auth_method",
-                "`private_key_jwt` is not supported by this server yet; publish `none`",
+                "changed since the client registered; an administrator must delete the client \
+                 for it to register again",
             )));
         }
         let from_document = |mut settings: ClientSettings| {
@@ -143,12 +152,12 @@ impl AuthorizationServer {
                         ClientId::new(document.client_id.as_str())
                             .map_err(ClientError::InvalidField)?,
                     ),
-                    client_type: ClientType::Public,
+                    client_type,
                     registration: Registration::Cimd,
                     application: Some(application(document)),
                     settings,
                 };
-                match self.clients.create(new).await {
+                match self.clients.create_without_secret(new).await {
                     // Another request registered it at the same moment.
                     Ok(_) | Err(ClientError::Exists(_)) => Ok(()),
                     Err(e) => Err(e),

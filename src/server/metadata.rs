@@ -22,6 +22,10 @@ struct Metadata<'a> {
     grant_types_supported: Vec<&'a str>,
     code_challenge_methods_supported: &'a [&'static str],
     token_endpoint_auth_methods_supported: &'a [&'static str],
+    /// Only while clients may register from metadata documents, which may use
+    /// `private_key_jwt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg_values_supported: Option<&'a [&'static str]>,
     introspection_endpoint_auth_methods_supported: &'a [&'static str],
     revocation_endpoint_auth_methods_supported: &'a [&'static str],
     authorization_response_iss_parameter_supported: bool,
@@ -66,11 +70,19 @@ impl AuthorizationServer {
             } else {
                 &["S256"]
             },
-            token_endpoint_auth_methods_supported: &[
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            token_endpoint_auth_methods_supported: if self.cimd_enabled() {
+                &[
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "none",
+                    "private_key_jwt",
+                ]
+            } else {
+                &["client_secret_basic", "client_secret_post", "none"]
+            },
+            token_endpoint_auth_signing_alg_values_supported: self
+                .cimd_enabled()
+                .then_some(super::token::ALGORITHM_NAMES),
             introspection_endpoint_auth_methods_supported: &[
                 "client_secret_basic",
                 "client_secret_post",

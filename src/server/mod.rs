@@ -157,6 +157,8 @@ pub struct AuthorizationServer {
     fetcher: Arc<dyn HttpFetcher>,
     /// Metadata documents kept between fetches.
     documents: crate::cimd::DocumentCache,
+    /// Client assertion IDs seen, for replay detection (RFC 7523 §3).
+    seen_assertions: token::SeenAssertions,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -279,6 +281,7 @@ impl AuthorizationServerBuilder {
             cimd_on: std::sync::atomic::AtomicBool::new(cimd_enabled),
             fetcher: self.fetcher,
             documents: crate::cimd::DocumentCache::new(cimd.cache, cimd.fetch),
+            seen_assertions: token::SeenAssertions::default(),
         })
     }
 }

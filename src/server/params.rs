@@ -144,6 +144,9 @@ pub(crate) struct Form<'p> {
     pub(crate) password: Field<'p>,
     pub(crate) token: Field<'p>,
     pub(crate) token_type_hint: Field<'p>,
+    /// RFC 7523 §2.2: a JWT the client signed, instead of a secret.
+    pub(crate) client_assertion_type: Field<'p>,
+    pub(crate) client_assertion: Field<'p>,
     /// Every `resource` (RFC 8707 §2), which may repeat.
     pub(crate) resources: Vec<&'p str>,
 }
@@ -163,6 +166,8 @@ impl<'p> Reader<'p> for Form<'p> {
             "password" => &mut self.password,
             "token" => &mut self.token,
             "token_type_hint" => &mut self.token_type_hint,
+            "client_assertion_type" => &mut self.client_assertion_type,
+            "client_assertion" => &mut self.client_assertion,
             "resource" => return Slot::Many(&mut self.resources),
             _ => return Slot::Unknown,
         })

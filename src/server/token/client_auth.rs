@@ -12,6 +12,9 @@ pub enum ClientAuth {
     Post,
     /// `none`: a public client identified by `client_id` only.
     None,
+    /// `private_key_jwt`: a JWT signed with a key the client's metadata document publishes
+    /// (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 fn invalid_client(description: &str) -> OAuthError {
@@ -61,6 +64,27 @@ impl AuthorizationServer {
         let basic = basic_credentials(authorization)?;
         let form_id = form.client_id.get("client_id")?;
         let form_secret = form.client_secret.get("client_secret")?;
+        let assertion_type = form.client_assertion_type.get("client_assertion_type")?;
+        let assertion = form.client_assertion.get("client_assertion")?;
+        if assertion_type.is_some() || assertion.is_some() {
+            if basic.is_some() || form_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "client_assertion: sent with a client secret; use one authentication \
+                     method (RFC 6749 section 2.3)",
+                ));
+            }
+            if assertion_type != Some(assertion::JWT_BEARER) {
+                return Err(OAuthError::invalid_request(format!(
+                    "client_assertion_type: must be `{}` (RFC 7523 section 2.2)",
+                    assertion::JWT_BEARER
+                )));
+            }
+            let assertion = assertion.ok_or_else(|| {
+                OAuthError::invalid_request("client_assertion: is required with its type")
+            })?;
+            let client = self.authenticate_assertion(form_id, assertion).await?;
+            return Ok((client, ClientAuth::PrivateKeyJwt));
+        }
         let (id, secret, method) = match (basic, form_secret) {
             (Some(_), Some(_)) => {
                 return Err(OAuthError::invalid_request(
@@ -107,6 +131,9 @@ impl AuthorizationServer {
                 });
             return Err(failed());
         };
+        // A client that publishes keys is confidential without a secret, so neither `none`
+        // nor a secret authenticates it: it must sign (draft-ietf-oauth-client-id-metadata-
+        // document §8.2).
         let authenticated = match (client.client_type(), &secret) {
             (ClientType::Public, None) => true,
             // Same answer as for an unknown ID, so the response does not tell which IDs
@@ -136,7 +163,7 @@ impl AuthorizationServer {
     /// keyed-in ones a minimum length, and checks run in constant time; rate limiting by
     /// address is the host's (the events tell it when). The client is never locked out: that
     /// would let anyone who knows a client ID disable the client.
-    fn authentication_failed(&self, client_id: &ClientId) {
+    pub(super) fn authentication_failed(&self, client_id: &ClientId) {
         let failures = {
             let mut counts = lock(&self.auth_failures);
             let n = counts.entry(client_id.clone()).or_default();

@@ -2,6 +2,9 @@
 //! the grants share. Client authentication, each grant, and the response bodies have a module
 //! each.
 
+mod assertion;
+
+pub(crate) use assertion::{ALGORITHM_NAMES, SeenAssertions};
 mod client_auth;
 mod client_credentials;
 mod code;
