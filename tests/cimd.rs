@@ -786,3 +786,36 @@ async fn bad_assertions_are_refused_with_their_reason() {
         .await;
     assert_eq!(r.status(), 400, "{}", r.body());
 }
+
+#[tokio::test]
+async fn an_unlisted_redirect_uri_is_refused_and_held_for_review_as_for_any_client() {
+    let e = env();
+    assert!(matches!(
+        authorize(&e, ID, Some("alice")).await,
+        Authorize::Consent(_)
+    ));
+    let elsewhere = "https://mcp.example.com/not-in-the-document";
+    let r = e
+        .server
+        .authorize(&Params::parse(&query(ID, elsewhere)), Some("alice"))
+        .await;
+    let why = refused(&r);
+    assert!(why.contains("redirect_uri"), "never redirected: {why}");
+    let client = e
+        .server
+        .clients()
+        .get(&portcullis::ClientId::new(ID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(client.untrusted_redirect_uris(), [elsewhere]);
+    // An administrator reviews it but cannot trust it: only the document can.
+    let err = e
+        .server
+        .clients()
+        .trust_redirect_uri(client.id(), elsewhere)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("metadata document"), "{err}");
+    let client = e.server.clients().get(client.id()).await.unwrap();
+    assert_eq!(client.settings().redirect_uris, [REDIRECT]);
+}

@@ -449,6 +449,14 @@ impl ClientRegistry {
                 if !client.untrusted_redirect_uris().iter().any(|u| u == uri) {
                     return Err(ClientError::NotUnderReview(uri.to_owned()));
                 }
+                // Such a client's redirect URIs come from its document and nowhere else.
+                if client.registration() == Registration::Cimd {
+                    return Err(ClientError::InvalidField(InvalidField::new(
+                        "redirect_uri",
+                        "the client's redirect URIs come from its metadata document; its \
+                         owner must publish this one there",
+                    )));
+                }
                 let mut settings = client.settings().clone();
                 settings.redirect_uris.push(uri.to_owned());
                 // Updating re-checks every untrusted URI, so this one leaves the review list.
