@@ -1,20 +1,26 @@
-//! Tests redirect rules without a server.
+//! Tests redirect rules and attribute mappings without a server.
 //!
 //! ```text
 //! cargo run --example check -- redirect --client CLIENT.json URI...
+//! cargo run --example check -- map --json PROFILE.json PATH...
 //! ```
 //!
 //! CLIENT.json is `{"home_url": "...", "base_urls": [...], "redirect_uris": [...]}`. Prints one
 //! line per URI, `trusted <URI>` or `untrusted <URI>: <reason> (held for review)` for a
 //! well-formed URI that is not registered, `... (refused outright)` for a malformed one. Exit
 //! status: 0 when every URI is trusted (or for `--help`), 1 when any is not, 2 on bad input.
+//!
+//! `map` evaluates each attribute path (`values/0/email ?: email`) on the JSON profile and
+//! prints one JSON value per line, `null` when nothing matched. Exit status 0, or 2 on bad
+//! input, a path's parse error naming its position included.
 
 use std::process::ExitCode;
 
 use portcullis::redirect::RedirectRules;
 use serde::Deserialize;
 
-const USAGE: &str = "usage: check redirect --client CLIENT.json URI...";
+const USAGE: &str = "usage: check redirect --client CLIENT.json URI...\n       \
+                     check map --json PROFILE.json PATH...";
 
 /// The redirect-related part of a client's settings.
 #[derive(Deserialize)]
@@ -46,8 +52,10 @@ fn run(args: &[String]) -> Result<bool, String> {
         return Ok(true);
     }
     let (command, rest) = args.split_first().ok_or(USAGE)?;
-    if command != "redirect" {
-        return Err(format!("unknown command `{command}`\n{USAGE}"));
+    match command.as_str() {
+        "redirect" => {}
+        "map" => return map(rest).map(|()| true),
+        _ => return Err(format!("unknown command `{command}`\n{USAGE}")),
     }
     let mut client_path = None;
     let mut uris = Vec::new();
@@ -101,4 +109,43 @@ fn run(args: &[String]) -> Result<bool, String> {
         }
     }
     Ok(all_trusted)
+}
+
+/// `map --json PROFILE.json PATH...`: each path's value, one JSON value per line.
+fn map(args: &[String]) -> Result<(), String> {
+    let mut json_path = None;
+    let mut paths = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--json" => {
+                let path = rest.next().ok_or("--json needs a file name")?;
+                json_path = Some(path.clone());
+            }
+            "--" => paths.extend(rest.by_ref().cloned()),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown flag `{flag}`\n{USAGE}"));
+            }
+            path => paths.push(path.to_owned()),
+        }
+    }
+    let file = json_path.ok_or_else(|| format!("--json is required\n{USAGE}"))?;
+    if paths.is_empty() {
+        return Err(format!("no path to evaluate\n{USAGE}"));
+    }
+    // Every path is parsed before anything is printed: a mistake prints nothing else.
+    let parsed = paths
+        .iter()
+        .map(|p| {
+            portcullis::mapping::AttributePath::parse(p).map_err(|e| format!("path `{p}`: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+    let profile: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+    for path in &parsed {
+        let value = path.find(&profile).unwrap_or(&serde_json::Value::Null);
+        println!("{value}");
+    }
+    Ok(())
 }

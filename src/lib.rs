@@ -23,6 +23,8 @@
 //!   URIs, badges, and the administrator's operations ([`client::ClientRegistry`]).
 //! - [`redirect`]: which `redirect_uri` values a client may use: exact, loopback with any port
 //!   (RFC 8252 §7.3), or relative to the home and base URLs.
+//! - [`mapping`]: attribute paths (`values/0/email ?: email`) that read an identity provider's
+//!   profile JSON, parsed once and evaluated many times.
 //! - [`cimd`]: clients that register themselves from a Client ID Metadata Document (off by
 //!   default; docs/cimd.md): the client ID URL and document rules, the fetch, the cache.
 //! - [`pkce`]: Proof Key for Code Exchange (RFC 7636).
@@ -143,6 +145,7 @@ pub mod error;
 pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod mapping;
 pub mod pkce;
 mod random;
 mod redact;

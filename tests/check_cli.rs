@@ -143,3 +143,48 @@ fn usage_errors_exit_2() {
         assert_eq!(run(&args).status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn map_prints_one_json_value_per_path() {
+    let profile = write_client(
+        "profile",
+        r#"{"username": "alice", "id": 42,
+            "values": [{"email": ""}, {"email": "alice@example.com"}],
+            "links": {"avatar": {"href": "https://img.example/a.png"}},
+            "groups": ["devs", "ops"]}"#,
+    );
+    let out = run(&[
+        "map",
+        "--json",
+        profile.to_str().unwrap(),
+        "username",
+        "values/0/email ?: values/1/email",
+        "links/avatar/href",
+        "groups",
+        "id",
+        "nothing/here",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "\"alice\"\n\"alice@example.com\"\n\"https://img.example/a.png\"\n[\"devs\",\"ops\"]\n42\nnull\n"
+    );
+}
+
+#[test]
+fn map_names_the_position_of_a_parse_error_and_exits_2() {
+    let profile = write_client("profile2", r#"{"a": 1}"#);
+    let out = run(&["map", "--json", profile.to_str().unwrap(), "a", "a ?: b//c"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "", "nothing printed when a path is wrong");
+    assert!(
+        stderr(&out).contains("path `a ?: b//c`: at position 8: expected a name"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = run(&["map", "--json", "/nonexistent/profile.json", "a"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/profile.json"));
+    let no_json = run(&["map", "a"]);
+    assert_eq!(no_json.status.code(), Some(2));
+}
