@@ -57,26 +57,7 @@ fn run(args: &[String]) -> Result<bool, String> {
         "map" => return map(rest).map(|()| true),
         _ => return Err(format!("unknown command `{command}`\n{USAGE}")),
     }
-    let mut client_path = None;
-    let mut uris = Vec::new();
-    let mut rest = rest.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--client" => {
-                let path = rest.next().ok_or("--client needs a file name")?;
-                client_path = Some(path.clone());
-            }
-            "--" => uris.extend(rest.by_ref().cloned()),
-            flag if flag.starts_with("--") => {
-                return Err(format!("unknown flag `{flag}`\n{USAGE}"));
-            }
-            uri => uris.push(uri.to_owned()),
-        }
-    }
-    let path = client_path.ok_or_else(|| format!("--client is required\n{USAGE}"))?;
-    if uris.is_empty() {
-        return Err(format!("no URI to check\n{USAGE}"));
-    }
+    let (path, uris) = file_and_operands(rest, "--client", "URI to check")?;
 
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
@@ -113,26 +94,7 @@ fn run(args: &[String]) -> Result<bool, String> {
 
 /// `map --json PROFILE.json PATH...`: each path's value, one JSON value per line.
 fn map(args: &[String]) -> Result<(), String> {
-    let mut json_path = None;
-    let mut paths = Vec::new();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--json" => {
-                let path = rest.next().ok_or("--json needs a file name")?;
-                json_path = Some(path.clone());
-            }
-            "--" => paths.extend(rest.by_ref().cloned()),
-            flag if flag.starts_with("--") => {
-                return Err(format!("unknown flag `{flag}`\n{USAGE}"));
-            }
-            path => paths.push(path.to_owned()),
-        }
-    }
-    let file = json_path.ok_or_else(|| format!("--json is required\n{USAGE}"))?;
-    if paths.is_empty() {
-        return Err(format!("no path to evaluate\n{USAGE}"));
-    }
+    let (file, paths) = file_and_operands(args, "--json", "path to evaluate")?;
     // Every path is parsed before anything is printed: a mistake prints nothing else.
     let parsed = paths
         .iter()
@@ -148,4 +110,34 @@ fn map(args: &[String]) -> Result<(), String> {
         println!("{value}");
     }
     Ok(())
+}
+
+/// A command's arguments: the file named by `flag` (required), and at least one operand
+/// (everything after `--` counts as an operand, even if it starts with `--`).
+fn file_and_operands(
+    args: &[String],
+    flag: &str,
+    operand: &str,
+) -> Result<(String, Vec<String>), String> {
+    let mut file = None;
+    let mut operands = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            a if a == flag => {
+                let name = rest.next().ok_or(format!("{flag} needs a file name"))?;
+                file = Some(name.clone());
+            }
+            "--" => operands.extend(rest.by_ref().cloned()),
+            a if a.starts_with("--") => {
+                return Err(format!("unknown flag `{a}`\n{USAGE}"));
+            }
+            a => operands.push(a.to_owned()),
+        }
+    }
+    let file = file.ok_or_else(|| format!("{flag} is required\n{USAGE}"))?;
+    if operands.is_empty() {
+        return Err(format!("no {operand}\n{USAGE}"));
+    }
+    Ok((file, operands))
 }
