@@ -104,6 +104,16 @@ async fn authorize(e: &Env, client_id: &str, user: Option<&str>) -> Authorize {
         .await
 }
 
+/// Alice's authorization request for `client_id` ends at the consent page (so the client is
+/// registered and its redirect URI trusted).
+async fn asks_consent(e: &Env, client_id: &str) {
+    let outcome = authorize(e, client_id, Some("alice")).await;
+    assert!(
+        matches!(outcome, Authorize::Consent(_)),
+        "expected consent, got {outcome:?}"
+    );
+}
+
 fn refused(outcome: &Authorize) -> String {
     match outcome {
         Authorize::Refused(e) => e.description.clone(),
@@ -214,10 +224,7 @@ async fn the_switch_works_at_run_time_and_registered_clients_keep_working() {
         e.server.metadata()["client_id_metadata_document_supported"],
         true
     );
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     e.server.set_cimd_enabled(false);
     assert_eq!(
         e.server.metadata()["client_id_metadata_document_supported"],
@@ -225,19 +232,13 @@ async fn the_switch_works_at_run_time_and_registered_clients_keep_working() {
     );
     // Registered while on: keeps working as stored, and nothing is fetched again.
     e.clock.advance(3600);
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     assert_eq!(e.fetcher.requests().len(), 1);
     // A new one is an unknown client.
     let other = "https://other.example.com/client.json";
     assert!(refused(&authorize(&e, other, Some("alice")).await).contains("no client"));
     e.server.set_cimd_enabled(true);
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     assert_eq!(
         e.fetcher.requests().len(),
         2,
@@ -277,10 +278,7 @@ async fn block_and_allow_lists_decide_before_any_fetch() {
     assert!(blocked.fetcher.requests().is_empty());
 
     let allowed = env_with(|s| s.cimd.allow = vec!["https://mcp.example.com/oauth/".into()]);
-    assert!(matches!(
-        authorize(&allowed, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&allowed, ID).await;
     let elsewhere = "https://mcp.example.com/other/client.json";
     assert!(
         refused(&authorize(&allowed, elsewhere, Some("alice")).await).contains("does not register")
@@ -340,10 +338,7 @@ async fn a_bad_fetch_or_document_registers_nothing() {
 #[tokio::test]
 async fn a_changed_document_refreshes_the_client_and_a_deleted_one_comes_back() {
     let e = env();
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let moved = "http://127.0.0.1:40000/new-callback";
     e.fetcher.route(
         HttpMethod::Get,
@@ -352,10 +347,7 @@ async fn a_changed_document_refreshes_the_client_and_a_deleted_one_comes_back() 
     );
     // Within the cache lifetime the old document stands.
     e.clock.advance(59);
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     e.clock.advance(1);
     let why = refused(&authorize(&e, ID, Some("alice")).await);
     assert!(
@@ -385,10 +377,7 @@ async fn a_changed_document_refreshes_the_client_and_a_deleted_one_comes_back() 
 #[tokio::test]
 async fn an_auto_registered_home_url_is_no_resource() {
     let e = env();
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let mut q = query(ID, REDIRECT);
     q.push_str("&resource=https%3A%2F%2Fmcp.example.com%2F");
     let r = e.server.authorize(&Params::parse(&q), Some("alice")).await;
@@ -401,10 +390,7 @@ async fn an_auto_registered_home_url_is_no_resource() {
 #[tokio::test]
 async fn an_auto_registered_client_always_asks_for_consent() {
     let e = env();
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let id = portcullis::ClientId::new(ID).unwrap();
     let mut settings = e
         .server
@@ -431,19 +417,13 @@ async fn an_auto_registered_client_always_asks_for_consent() {
     // Consent given and remembered, and the setting off: still asked, for a client that
     // registered itself (and whose redirect URI is a loopback one anyone on the device can
     // claim, RFC 8252 §8.6).
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
 }
 
 #[tokio::test]
 async fn what_came_from_the_document_is_read_only_for_administrators() {
     let e = env();
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let id = portcullis::ClientId::new(ID).unwrap();
     let stored = e
         .server
@@ -501,10 +481,7 @@ async fn what_came_from_the_document_is_read_only_for_administrators() {
         document("Renamed", REDIRECT, "max-age=60"),
     );
     e.clock.advance(60);
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let client = e.server.clients().get(&id).await.unwrap();
     assert_eq!(client.name(), "Renamed");
     assert_eq!(
@@ -642,10 +619,7 @@ async fn a_client_publishing_keys_authenticates_with_a_signed_assertion() {
             .iter()
             .any(|m| m == "ES256")
     );
-    assert!(matches!(
-        authorize(&e, KEY_ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, KEY_ID).await;
     let id = portcullis::ClientId::new(KEY_ID).unwrap();
     let client = e.server.clients().get(&id).await.unwrap();
     assert_eq!(client.client_type(), ClientType::Confidential);
@@ -680,10 +654,7 @@ async fn a_client_publishing_keys_authenticates_with_a_signed_assertion() {
 #[tokio::test]
 async fn bad_assertions_are_refused_with_their_reason() {
     let e = keyed_env();
-    assert!(matches!(
-        authorize(&e, KEY_ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, KEY_ID).await;
     type Edit = Box<dyn FnOnce(&mut serde_json::Value, &mut jsonwebtoken::Header)>;
     let cases: Vec<(&str, Edit, u16, &str)> = vec![
         (
@@ -790,10 +761,7 @@ async fn bad_assertions_are_refused_with_their_reason() {
 #[tokio::test]
 async fn an_unlisted_redirect_uri_is_refused_and_held_for_review_as_for_any_client() {
     let e = env();
-    assert!(matches!(
-        authorize(&e, ID, Some("alice")).await,
-        Authorize::Consent(_)
-    ));
+    asks_consent(&e, ID).await;
     let elsewhere = "https://mcp.example.com/not-in-the-document";
     let r = e
         .server
@@ -818,4 +786,62 @@ async fn an_unlisted_redirect_uri_is_refused_and_held_for_review_as_for_any_clie
     assert!(err.to_string().contains("metadata document"), "{err}");
     let client = e.server.clients().get(client.id()).await.unwrap();
     assert_eq!(client.settings().redirect_uris, [REDIRECT]);
+}
+
+#[tokio::test]
+async fn keys_may_come_from_a_jwks_uri() {
+    const JWKS: &str = "https://keys.example.com/jwks.json";
+    let e = env();
+    let jwk = portcullis::token::JwtSigner::es256_pem("k1", ES256_PEM)
+        .unwrap()
+        .public_jwk()
+        .cloned()
+        .unwrap();
+    e.fetcher.route(
+        HttpMethod::Get,
+        KEY_ID,
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(&serde_json::json!({
+                "client_id": KEY_ID,
+                "redirect_uris": [REDIRECT],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks_uri": JWKS,
+            }))
+            .unwrap(),
+        }),
+    );
+    let keys = |status: u16| {
+        Ok(HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(&serde_json::json!({"keys": [jwk.clone()]})).unwrap(),
+        })
+    };
+    e.fetcher.route(HttpMethod::Get, JWKS, keys(200));
+    asks_consent(&e, KEY_ID).await;
+    let code = e.keyed_code().await;
+    let signed = assertion(&e, |_, _| {});
+    let auth = [
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", signed.as_str()),
+    ];
+    let r = e.redeem(&code, &auth).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert!(
+        e.fetcher.requests().iter().any(|r| r.url.as_str() == JWKS),
+        "the keys were fetched"
+    );
+
+    e.fetcher.route(HttpMethod::Get, JWKS, keys(404));
+    let code = e.keyed_code().await;
+    let signed = assertion(&e, |_, _| {});
+    let auth = [
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", signed.as_str()),
+    ];
+    let r = e.redeem(&code, &auth).await;
+    assert_eq!(r.status(), 401, "{}", r.body());
+    assert!(r.body().contains("jwks_uri"), "{}", r.body());
 }
