@@ -676,6 +676,18 @@ async fn bad_assertions_are_refused_with_their_reason() {
             "more than",
         ),
         (
+            "not yet valid",
+            Box::new(|c, _| c["nbf"] = (c["iat"].as_u64().unwrap() + 30).into()),
+            401,
+            "not yet valid",
+        ),
+        (
+            "issued in the future",
+            Box::new(|c, _| c["iat"] = (c["iat"].as_u64().unwrap() + 120).into()),
+            401,
+            "not yet valid",
+        ),
+        (
             "another issuer",
             Box::new(|c, _| c["iss"] = "https://evil.example/c.json".into()),
             401,
