@@ -143,6 +143,7 @@ pub mod clock;
 mod constant_time;
 pub mod error;
 pub mod events;
+pub mod federation;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod mapping;

@@ -16,6 +16,8 @@ use super::{
 use crate::client::{ClientId, OAuthClient};
 use crate::clock::Timestamp;
 
+pub use super::module_memory::MemoryAuthModuleStore;
+
 /// Locks a mutex, carrying on after a panic elsewhere: every critical section below leaves the
 /// map consistent, so a poisoned lock holds valid data.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -9,6 +9,8 @@
 mod client;
 mod http;
 pub mod memory;
+mod module;
+mod module_memory;
 mod token;
 
 #[cfg(feature = "testing")]
@@ -19,6 +21,7 @@ mod reqwest_fetcher;
 
 pub use client::{ClientQuery, ClientStore, site_urls};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
+pub use module::AuthModuleStore;
 #[cfg(feature = "reqwest")]
 pub use reqwest_fetcher::{ReqwestFetcher, is_public};
 pub use token::{

@@ -1,0 +1,121 @@
+//! Checking an ID token (OpenID Connect Core §3.1.3.7): signature with the provider's keys,
+//! issuer, audience, nonce and times on the library's clock.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use super::error::LoginError;
+use super::module::ModuleSettings;
+use super::provider::read_json;
+use crate::clock::Timestamp;
+use crate::store::HttpFetcher;
+
+/// Asymmetric algorithms only: an HMAC-signed ID token would be checked with the client
+/// secret, which the host shares with nobody but would then have to trust as a signing key.
+const ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// How far the provider's clock may be off.
+const LEEWAY: u64 = 60;
+
+fn bad(problem: impl Into<String>) -> LoginError {
+    LoginError::IdToken(problem.into())
+}
+
+/// The claims of a valid ID token.
+pub(crate) async fn check(
+    fetcher: &dyn HttpFetcher,
+    settings: &ModuleSettings,
+    token: &str,
+    nonce: Option<&str>,
+    now: Timestamp,
+) -> Result<Value, LoginError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| bad("is not a JWT"))?;
+    if !ALGORITHMS.contains(&header.alg) {
+        return Err(bad("must be signed with an asymmetric algorithm"));
+    }
+    let issuer = settings
+        .endpoints
+        .issuer
+        .as_deref()
+        .ok_or_else(|| bad("the module has no issuer to check it against"))?;
+    let jwks_url = settings
+        .endpoints
+        .jwks
+        .as_ref()
+        .ok_or_else(|| bad("the module has no key set to check it with"))?;
+    let keys: JwkSet =
+        serde_json::from_value(read_json(fetcher, settings, "jwks", jwks_url, None).await?)
+            .map_err(|_| LoginError::BadResponse {
+                endpoint: "jwks",
+                problem: "not a JSON Web Key Set".into(),
+            })?;
+    let mut validation = Validation::new(header.alg);
+    // Times are checked below on the library's clock.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.required_spec_claims.clear();
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[settings.client_id.as_str()]);
+    let claims = keys
+        .keys
+        .iter()
+        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .find_map(|jwk| {
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            jsonwebtoken::decode::<Value>(token, &key, &validation).ok()
+        })
+        .map(|data| data.claims)
+        .ok_or_else(|| {
+            bad("its signature, issuer or audience does not check out against the provider's keys")
+        })?;
+    // OpenID Connect Core §3.1.3.7 (3): with several audiences, `azp` must be this client.
+    if claims.get("aud").is_some_and(Value::is_array)
+        && let Some(azp) = claims.get("azp").and_then(Value::as_str)
+        && azp != settings.client_id
+    {
+        return Err(bad("azp: names another client"));
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("exp: missing"))?;
+    if exp.saturating_add(LEEWAY) <= now.0 {
+        return Err(bad("exp: has expired"));
+    }
+    if claims
+        .get("iat")
+        .and_then(Value::as_u64)
+        .is_some_and(|iat| iat > now.0.saturating_add(LEEWAY))
+    {
+        return Err(bad("iat: is in the future"));
+    }
+    if claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(bad("sub: missing"));
+    }
+    // The nonce ties the ID token to this browser's login (replay protection, §3.1.2.1).
+    if let Some(expected) = nonce {
+        let presented = claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !crate::constant_time::eq(presented.as_bytes(), expected.as_bytes()) {
+            return Err(bad("nonce: does not match the login this browser started"));
+        }
+    }
+    Ok(claims)
+}
