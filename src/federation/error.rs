@@ -18,6 +18,10 @@ pub enum LoginError {
     /// The callback came from a different issuer than the module's (RFC 9207 `iss`).
     #[error("iss: the callback names a different provider (RFC 9207)")]
     IssuerMismatch,
+    /// The session's login was started as an administrator's test login, which never signs
+    /// anyone in.
+    #[error("this was a test login; it signs nobody in")]
+    TestLoginOnly,
     /// The login was started too long ago.
     #[error("the login took too long; start again")]
     Expired,

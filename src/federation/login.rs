@@ -202,6 +202,9 @@ impl Federation {
         pending: &PendingLogin,
         callback_query: &str,
     ) -> Result<FederatedLogin, LoginError> {
+        if pending.test {
+            return Err(LoginError::TestLoginOnly);
+        }
         let module = self.module(&pending.module).await?;
         if !module.enabled {
             return Err(LoginError::ModuleDisabled);

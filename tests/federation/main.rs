@@ -1,0 +1,8 @@
+//! Federated login through auth modules: the administrator's operations, the login itself,
+//! and the account each login becomes.
+
+mod accounts;
+mod admin;
+mod common;
+mod login;
+mod oidc;

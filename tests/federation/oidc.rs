@@ -1,0 +1,235 @@
+//! OpenID Connect modules: the nonce, the ID token's checks, discovery.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use portcullis::federation::{LoginError, MappingText, ModuleSettings, ModuleType, discover};
+use portcullis::store::HttpMethod;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const ES256_PEM: &[u8] = include_bytes!("../data/es256-test-key.pem");
+
+fn oidc() -> ModuleSettings {
+    let mut s = oauth2();
+    s.module_type = ModuleType::OpenIdConnect;
+    s.endpoints.issuer = Some(IDP.into());
+    s.endpoints.jwks = Some(url(JWKS));
+    s.scopes = ModuleSettings::parse_scopes("openid profile email");
+    s.mapping = MappingText {
+        user_id: Some("sub".into()),
+        username: Some("preferred_username".into()),
+        full_name: Some("name".into()),
+        email: Some("email".into()),
+        email_verified: Some("email_verified".into()),
+        ..MappingText::default()
+    }
+    .parse()
+    .unwrap();
+    s
+}
+
+fn publish_keys(fx: &Fx) {
+    let signer = portcullis::token::JwtSigner::es256_pem("k1", ES256_PEM).unwrap();
+    let jwk = serde_json::to_value(signer.public_jwk().unwrap()).unwrap();
+    route_json(fx, HttpMethod::Get, JWKS, 200, json!({"keys": [jwk]}));
+}
+
+fn sign(claims: &Value, alg: Algorithm) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some("k1".into());
+    let key = match alg {
+        Algorithm::HS256 => EncodingKey::from_secret(b"s3cret&=+"),
+        _ => EncodingKey::from_ec_pem(ES256_PEM).unwrap(),
+    };
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+fn claims(nonce: &str) -> Value {
+    json!({
+        "iss": IDP, "aud": "host-at-idp", "sub": "user-1", "nonce": nonce,
+        "iat": NOW, "exp": NOW + 300,
+        "preferred_username": "alice", "email": "alice@example.com", "email_verified": true
+    })
+}
+
+/// A login whose token response carries the ID token `make` builds from the login's nonce.
+async fn login_with(
+    fx: &Fx,
+    make: impl FnOnce(&str) -> String,
+    user_info: Value,
+) -> Result<portcullis::federation::FederatedLogin, LoginError> {
+    let id = portcullis::federation::ModuleId::new("oidc").unwrap();
+    let start = fx.fed.start_login(&id).await?;
+    let nonce = start
+        .authorization_url
+        .query_pairs()
+        .find(|(k, _)| k == "nonce")
+        .map(|(_, v)| v.into_owned())
+        .expect("an OpenID Connect login sends a nonce");
+    route_json(
+        fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "at", "token_type": "Bearer", "id_token": make(&nonce)}),
+    );
+    route_json(fx, HttpMethod::Get, USER_INFO, 200, user_info);
+    let state = state_of(&start.authorization_url);
+    fx.fed
+        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .await
+}
+
+async fn oidc_fx() -> Fx {
+    let fx = fx();
+    enabled(&fx, "oidc", oidc()).await;
+    publish_keys(&fx);
+    fx
+}
+
+#[tokio::test]
+async fn a_valid_id_token_and_user_info_make_the_profile() {
+    let fx = oidc_fx().await;
+    let login = login_with(
+        &fx,
+        |n| sign(&claims(n), Algorithm::ES256),
+        json!({"sub": "user-1", "name": "Alice Liddell"}),
+    )
+    .await
+    .unwrap();
+    let p = login.profile;
+    assert_eq!(p.user_id, "user-1");
+    assert_eq!(p.username.as_deref(), Some("alice"), "from the ID token");
+    assert_eq!(
+        p.full_name.as_deref(),
+        Some("Alice Liddell"),
+        "from user info"
+    );
+    assert!(p.email_verification.is_verified());
+}
+
+#[tokio::test]
+async fn an_id_token_failing_a_check_refuses_the_login() {
+    type Make = Box<dyn Fn(&str) -> String>;
+    let with = |change: fn(&mut Value)| -> Make {
+        Box::new(move |n| {
+            let mut c = claims(n);
+            change(&mut c);
+            sign(&c, Algorithm::ES256)
+        })
+    };
+    let cases: Vec<(&str, Make)> = vec![
+        (
+            "nonce",
+            Box::new(|_| sign(&claims("another-login"), Algorithm::ES256)),
+        ),
+        (
+            "nonce",
+            with(|c| {
+                c.as_object_mut().unwrap().remove("nonce");
+            }),
+        ),
+        ("signature", with(|c| c["aud"] = json!("someone-else"))),
+        (
+            "signature",
+            with(|c| c["iss"] = json!("https://evil.example")),
+        ),
+        ("expired", with(|c| c["exp"] = json!(NOW - 61))),
+        ("future", with(|c| c["iat"] = json!(NOW + 3600))),
+        (
+            "exp",
+            with(|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
+        (
+            "azp",
+            with(|c| {
+                c["aud"] = json!(["host-at-idp", "other"]);
+                c["azp"] = json!("other");
+            }),
+        ),
+        (
+            "asymmetric",
+            Box::new(|n| sign(&claims(n), Algorithm::HS256)),
+        ),
+        ("not a JWT", Box::new(|_| "garbage".into())),
+        (
+            "signature",
+            Box::new(|n| {
+                // A token signed by a key the provider does not publish.
+                let key = EncodingKey::from_ed_pem(include_bytes!("../data/ed25519-test-key.pem"))
+                    .unwrap();
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some("k1".into());
+                jsonwebtoken::encode(&header, &claims(n), &key).unwrap()
+            }),
+        ),
+    ];
+    for (expected, make) in cases {
+        let fx = oidc_fx().await;
+        let r = login_with(&fx, make, json!({"sub": "user-1"})).await;
+        match r {
+            Err(LoginError::IdToken(why)) => assert!(why.contains(expected), "{expected}: {why}"),
+            other => panic!("{expected}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_response_without_an_id_token_or_user_info_about_someone_else_is_refused() {
+    let fx = oidc_fx().await;
+    let r = login_with(&fx, |_| String::new(), json!({"sub": "user-1"})).await;
+    assert!(matches!(
+        r,
+        Err(LoginError::IdToken(_)) | Err(LoginError::BadResponse { .. })
+    ));
+    let fx = oidc_fx().await;
+    let r = login_with(
+        &fx,
+        |n| sign(&claims(n), Algorithm::ES256),
+        json!({"sub": "user-2", "name": "Mallory"}),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(LoginError::BadResponse { endpoint: "user_info", problem }) if problem.contains("sub")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_reads_the_providers_configuration() {
+    let fx = fx();
+    route_json(
+        &fx,
+        HttpMethod::Get,
+        "https://idp.example.com/.well-known/openid-configuration",
+        200,
+        json!({
+            "issuer": IDP,
+            "authorization_endpoint": "https://idp.example.com/authorize",
+            "token_endpoint": TOKEN,
+            "userinfo_endpoint": USER_INFO,
+            "jwks_uri": JWKS,
+            "end_session_endpoint": "https://idp.example.com/logout"
+        }),
+    );
+    let e = discover(&*fx.fetcher, IDP).await.unwrap();
+    assert_eq!(e.token.as_str(), TOKEN);
+    assert_eq!(e.jwks.unwrap().as_str(), JWKS);
+    assert_eq!(e.logout.unwrap().as_str(), "https://idp.example.com/logout");
+    assert_eq!(e.issuer.as_deref(), Some(IDP));
+    // A document naming another issuer is refused (Discovery §4.3).
+    route_json(
+        &fx,
+        HttpMethod::Get,
+        "https://other.example.com/.well-known/openid-configuration",
+        200,
+        json!({"issuer": IDP, "authorization_endpoint": "https://x/a", "token_endpoint": "https://x/t", "jwks_uri": "https://x/j"}),
+    );
+    assert!(
+        discover(&*fx.fetcher, "https://other.example.com")
+            .await
+            .is_err()
+    );
+}
