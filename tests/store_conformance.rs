@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portcullis::store::conformance;
-use portcullis::store::memory::{MemoryClientStore, MemoryTokenStore};
+use portcullis::store::memory::{MemoryAuthModuleStore, MemoryClientStore, MemoryTokenStore};
 
 #[path = "common/host.rs"]
 mod host;
@@ -26,4 +26,9 @@ async fn memory_token_store_conforms() {
 async fn stores_with_only_the_required_methods_conform() {
     conformance::client_store(Arc::new(HostClients(MemoryClientStore::default()))).await;
     conformance::token_store(Arc::new(HostTokens(MemoryTokenStore::default()))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_auth_module_store_conforms() {
+    conformance::auth_module_store(Arc::new(MemoryAuthModuleStore::default())).await;
 }

@@ -269,3 +269,197 @@ impl Preset {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::federation::module::ModuleId;
+    use crate::federation::profile::{EmailVerification, map_profile, primary_email};
+
+    fn settings(preset: Preset) -> ModuleSettings {
+        let options = PresetOptions {
+            tenant: Some("contoso.onmicrosoft.com".into()),
+        };
+        preset
+            .settings("client", ProviderSecret::new("secret"), &options)
+            .unwrap()
+    }
+
+    fn map(preset: Preset, profile: &Value) -> crate::federation::ExternalProfile {
+        let s = settings(preset);
+        s.validate().unwrap();
+        map_profile(
+            &ModuleId::new("m").unwrap(),
+            &s.mapping,
+            profile,
+            s.email_auto_verify,
+        )
+        .unwrap()
+    }
+
+    /// Bitbucket Cloud's `GET /2.0/user` and `GET /2.0/user/emails`, as its API reference
+    /// shows them.
+    #[test]
+    fn bitbucket_cloud() {
+        let user = json!({
+            "type": "user",
+            "uuid": "{d301aafa-d676-4ee0-88be-962be7417567}",
+            "account_id": "557058:c0b72ad0-1cb5-4018-9cdc-0cde8492c443",
+            "nickname": "evzijst",
+            "display_name": "Erik van Zijst",
+            "username": "evzijst",
+            "created_on": "2010-12-13T21:33:09+00:00",
+            "links": {
+                "self": {"href": "https://api.bitbucket.org/2.0/users/%7Bd301aafa-d676-4ee0-88be-962be7417567%7D"},
+                "avatar": {"href": "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/557058:c0b72ad0/128"}
+            }
+        });
+        let p = map(Preset::BitbucketCloud, &user);
+        assert_eq!(p.user_id, "{d301aafa-d676-4ee0-88be-962be7417567}");
+        assert_eq!(p.username.as_deref(), Some("evzijst"));
+        assert_eq!(p.full_name.as_deref(), Some("Erik van Zijst"));
+        assert!(p.avatar_url.unwrap().ends_with("/557058:c0b72ad0/128"));
+        assert_eq!(p.email, None, "Bitbucket's profile has no email");
+        let emails = json!({
+            "pagelen": 10,
+            "values": [
+                {"is_primary": true, "is_confirmed": true, "type": "email", "email": "erik@example.com",
+                 "links": {"self": {"href": "https://api.bitbucket.org/2.0/user/emails/erik@example.com"}}},
+                {"is_primary": false, "is_confirmed": false, "type": "email", "email": "old@example.com"}
+            ],
+            "page": 1, "size": 2
+        });
+        assert_eq!(
+            primary_email(&emails),
+            Some(("erik@example.com".into(), Some(true)))
+        );
+        let s = settings(Preset::BitbucketCloud);
+        assert_eq!(s.scope_text(), "account email");
+        assert!(s.endpoints.email.is_some());
+    }
+
+    /// GitHub's `GET /user` and `GET /user/emails`: a numeric ID, a public email that may be
+    /// null.
+    #[test]
+    fn github() {
+        let user = json!({
+            "login": "octocat",
+            "id": 583231,
+            "node_id": "MDQ6VXNlcjU4MzIzMQ==",
+            "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
+            "type": "User",
+            "name": null,
+            "company": "@github",
+            "email": null,
+            "two_factor_authentication": true
+        });
+        let p = map(Preset::GitHub, &user);
+        assert_eq!(p.user_id, "583231");
+        assert_eq!(p.username.as_deref(), Some("octocat"));
+        assert_eq!(
+            p.full_name.as_deref(),
+            Some("octocat"),
+            "name is null: the login"
+        );
+        assert_eq!(
+            p.avatar_url.as_deref(),
+            Some("https://avatars.githubusercontent.com/u/583231?v=4")
+        );
+        let emails = json!([
+            {"email": "octocat@github.com", "verified": true, "primary": false, "visibility": "public"},
+            {"email": "octocat@users.noreply.github.com", "verified": true, "primary": true, "visibility": null}
+        ]);
+        assert_eq!(
+            primary_email(&emails),
+            Some(("octocat@users.noreply.github.com".into(), Some(true)))
+        );
+    }
+
+    /// GitLab's `GET /api/v4/user` for the authenticated user.
+    #[test]
+    fn gitlab() {
+        let user = json!({
+            "id": 1,
+            "username": "john_smith",
+            "email": "john@example.com",
+            "name": "John Smith",
+            "state": "active",
+            "avatar_url": "http://localhost:3000/uploads/user/avatar/1/index.jpg",
+            "web_url": "http://localhost:3000/john_smith",
+            "confirmed_at": "2012-05-23T09:05:22Z",
+            "two_factor_enabled": true
+        });
+        let p = map(Preset::GitLab, &user);
+        assert_eq!(p.user_id, "1");
+        assert_eq!(p.username.as_deref(), Some("john_smith"));
+        assert_eq!(p.full_name.as_deref(), Some("John Smith"));
+        assert_eq!(p.email.as_deref(), Some("john@example.com"));
+        assert_eq!(p.email_verification, EmailVerification::Unknown);
+    }
+
+    /// Google's OpenID Connect user info (`https://openidconnect.googleapis.com/v1/userinfo`).
+    #[test]
+    fn google() {
+        let user = json!({
+            "sub": "110169484474386276334",
+            "name": "Jane Doe",
+            "given_name": "Jane",
+            "family_name": "Doe",
+            "picture": "https://lh3.googleusercontent.com/a/photo.jpg",
+            "email": "jane.doe@gmail.com",
+            "email_verified": true,
+            "locale": "en"
+        });
+        let p = map(Preset::Google, &user);
+        assert_eq!(p.user_id, "110169484474386276334", "a long ID kept as text");
+        assert_eq!(p.email.as_deref(), Some("jane.doe@gmail.com"));
+        assert_eq!(p.email_verification, EmailVerification::Verified);
+        assert_eq!(
+            p.avatar_url.as_deref(),
+            Some("https://lh3.googleusercontent.com/a/photo.jpg")
+        );
+        let s = settings(Preset::Google);
+        assert_eq!(
+            s.endpoints.issuer.as_deref(),
+            Some("https://accounts.google.com")
+        );
+        assert!(s.module_type.is_openid_connect());
+    }
+
+    /// Microsoft Entra ID: ID token claims (v2.0) overlaid with Graph's OIDC user info. It
+    /// never says whether an email is verified.
+    #[test]
+    fn microsoft_entra_id() {
+        let claims = json!({
+            "aud": "6cb04018-a3f5-46a7-b995-940c78f5aef3",
+            "iss": "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
+            "oid": "00000000-0000-0000-66f3-3332eca7ea81",
+            "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+            "tid": "9122040d-6c67-4c5b-b112-36a304b66dad",
+            "name": "Abe Lincoln",
+            "preferred_username": "AbeLi@microsoft.com",
+            "email": "AbeLi@microsoft.com",
+            "family_name": "Lincoln",
+            "given_name": "Abe"
+        });
+        let p = map(Preset::MicrosoftEntraId, &claims);
+        assert_eq!(
+            p.user_id, "00000000-0000-0000-66f3-3332eca7ea81",
+            "oid, stable across apps"
+        );
+        assert_eq!(p.username.as_deref(), Some("AbeLi@microsoft.com"));
+        assert_eq!(p.full_name.as_deref(), Some("Abe Lincoln"));
+        assert_eq!(p.email_verification, EmailVerification::Unknown);
+        let s = settings(Preset::MicrosoftEntraId);
+        assert_eq!(
+            s.endpoints.issuer.as_deref(),
+            Some("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0")
+        );
+        assert_eq!(
+            s.endpoints.token.as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Conformance tests for store implementations (feature `testing`).
 //!
-//! A host that writes its own [`ClientStore`] or [`TokenStore`] runs these against it from a
-//! multi-threaded tokio test; each function panics with a description of the first rule the
+//! A host that writes its own [`ClientStore`], [`TokenStore`] or [`AuthModuleStore`] runs these
+//! against it from a multi-threaded tokio test; each function panics with a description of the first rule the
 //! store breaks. The in-memory stores pass them (see `tests/store_conformance.rs`).
 //!
 //! ```ignore
@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{
-    ClientQuery, ClientStore, Consent, ConsentOwner, Grant, GrantId, StoreError, Take, TokenHash,
-    TokenKind, TokenRecord, TokenStore,
+    AuthModuleStore, ClientQuery, ClientStore, Consent, ConsentOwner, Grant, GrantId, StoreError,
+    Take, TokenHash, TokenKind, TokenRecord, TokenStore,
 };
 use crate::client::{ClientId, ClientSettings, ClientType, Flow, NewClient, OAuthClient};
 use crate::clock::Timestamp;
@@ -702,4 +702,196 @@ pub async fn token_store(store: Arc<dyn TokenStore>) {
             .expect("revoke"),
         1
     );
+}
+
+fn module(id: &crate::federation::ModuleId, name: &str) -> crate::federation::AuthModule {
+    use crate::federation::{Endpoints, MappingText, ModuleSettings, ModuleType};
+    let url = |s: &str| url::Url::parse(s).unwrap();
+    let mut settings = ModuleSettings::generic(
+        name,
+        ModuleType::OAuth2,
+        Endpoints {
+            authorization: url("https://idp.example.com/authorize"),
+            token: url("https://idp.example.com/token"),
+            user_info: Some(url("https://idp.example.com/user")),
+            logout: None,
+            email: None,
+            avatar: None,
+            jwks: None,
+            issuer: None,
+        },
+    );
+    settings.client_id = "conformance".into();
+    settings.mapping = MappingText {
+        user_id: Some("id".into()),
+        ..MappingText::default()
+    }
+    .parse()
+    .unwrap();
+    crate::federation::AuthModule {
+        id: id.clone(),
+        settings,
+        enabled: true,
+        default: false,
+        accounts_imported: 0,
+        created_at: Timestamp(1_800_000_000),
+        revision: 0,
+    }
+}
+
+/// Checks an [`AuthModuleStore`]: round trips, insert-only `insert`, optimistic `update`
+/// that keeps the store's own fields, at most one default (also under concurrent
+/// `set_default`), import counts, deletion, and an audit trail that outlives its module.
+pub async fn auth_module_store(store: Arc<dyn AuthModuleStore>) {
+    use crate::federation::{AuditAction, AuditEvent, ModuleId};
+    let id = |p: &str| {
+        ModuleId::new(
+            fresh(p)
+                .to_ascii_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+        )
+        .unwrap()
+    };
+    let (a, b) = (id("a"), id("b"));
+    assert!(
+        store.get(&a).await.expect("get").is_none(),
+        "get of an unknown ID returns None"
+    );
+    store.insert(module(&a, "A")).await.expect("insert");
+    store.insert(module(&b, "B")).await.expect("insert");
+    assert!(
+        matches!(
+            store.insert(module(&a, "again")).await,
+            Err(StoreError::Duplicate)
+        ),
+        "insert of a taken ID is Duplicate"
+    );
+    let got = store.get(&a).await.expect("get").expect("inserted module");
+    assert_eq!(
+        got.settings,
+        module(&a, "A").settings,
+        "settings round-trip"
+    );
+    let listed: Vec<_> = store
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let pos = |id: &ModuleId| listed.iter().position(|x| x == id).expect("listed");
+    assert!(pos(&a) < pos(&b), "list is in creation order");
+
+    // Optimistic update.
+    let mut changed = got.clone();
+    changed.settings.name = "A renamed".into();
+    changed.enabled = false;
+    store.update(changed.clone()).await.expect("update");
+    let now = store.get(&a).await.expect("get").expect("module");
+    assert_eq!(now.settings.name, "A renamed");
+    assert!(!now.enabled);
+    assert_eq!(now.revision, got.revision + 1, "update bumps the revision");
+    assert!(
+        matches!(store.update(changed).await, Err(StoreError::Conflict)),
+        "an update from a stale revision is Conflict"
+    );
+    let unknown = module(&id("none"), "x");
+    assert!(matches!(
+        store.update(unknown).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The store's own fields are not the caller's to set.
+    store.count_import(&a).await.expect("count");
+    store.count_import(&a).await.expect("count");
+    let mut forged = store.get(&a).await.expect("get").expect("module");
+    assert_eq!(forged.accounts_imported, 2, "imports are counted");
+    forged.accounts_imported = 99;
+    forged.default = true;
+    store.update(forged).await.expect("update");
+    let now = store.get(&a).await.expect("get").expect("module");
+    assert_eq!(
+        now.accounts_imported, 2,
+        "update does not set the import count"
+    );
+    assert!(!now.default, "update does not set the default mark");
+
+    // At most one default, even when two administrators race.
+    let (s1, s2) = (store.clone(), store.clone());
+    let (a1, b1) = (a.clone(), b.clone());
+    let (r1, r2) = tokio::join!(
+        tokio::spawn(async move { s1.set_default(Some(&a1)).await }),
+        tokio::spawn(async move { s2.set_default(Some(&b1)).await }),
+    );
+    r1.expect("join").expect("set_default");
+    r2.expect("join").expect("set_default");
+    let defaults = store
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|m| m.default)
+        .count();
+    assert_eq!(
+        defaults, 1,
+        "exactly one default after two racing set_default calls"
+    );
+    store.set_default(Some(&a)).await.expect("set_default");
+    assert!(store.get(&a).await.expect("get").expect("a").default);
+    assert!(
+        !store.get(&b).await.expect("get").expect("b").default,
+        "the old default is cleared"
+    );
+    assert!(matches!(
+        store.set_default(Some(&id("none"))).await,
+        Err(StoreError::NotFound)
+    ));
+    store.set_default(None).await.expect("clear default");
+    assert!(!store.get(&a).await.expect("get").expect("a").default);
+
+    // Audit trail, per module, oldest first, outliving the module.
+    for (i, action) in [AuditAction::Created, AuditAction::Enabled]
+        .into_iter()
+        .enumerate()
+    {
+        let event = AuditEvent {
+            at: Timestamp(1_800_000_000 + i as u64),
+            actor: "conformance".into(),
+            module: a.clone(),
+            action,
+            changes: Vec::new(),
+        };
+        store.append_audit(event).await.expect("append");
+    }
+    store.set_default(Some(&a)).await.expect("set_default");
+    assert!(
+        store.delete(&a).await.expect("delete"),
+        "delete of a module is true"
+    );
+    assert!(
+        !store.delete(&a).await.expect("delete"),
+        "delete of nothing is false"
+    );
+    assert!(store.get(&a).await.expect("get").is_none());
+    assert!(
+        store.list().await.expect("list").iter().all(|m| !m.default),
+        "deleting the default module leaves no default"
+    );
+    let trail: Vec<_> = store
+        .audit(&a)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        trail,
+        [AuditAction::Created, AuditAction::Enabled],
+        "the trail stays, in order"
+    );
+    assert!(
+        store.audit(&b).await.expect("audit").is_empty(),
+        "trails are per module"
+    );
+    store.delete(&b).await.expect("delete");
 }
