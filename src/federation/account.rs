@@ -160,6 +160,16 @@ impl Federation {
         accounts
             .refresh(&account, &update(&module.settings, login))
             .await?;
+        // Provider tokens are kept only where a client can ask for them: a token nobody can
+        // use is a liability in the store.
+        if let (Some(store), Some(_)) = (
+            self.provider_tokens(),
+            &module.settings.extension_grant_type,
+        ) {
+            store
+                .put(&account, &module.id, login.tokens.clone())
+                .await?;
+        }
         Ok(Ok(account))
     }
 }

@@ -10,13 +10,13 @@ use url::Url;
 use super::admin::AuthModules;
 use super::error::LoginError;
 use super::id_token;
-use super::module::{AuthModule, ModuleId, ModuleSettings};
+use super::module::{AuthModule, ModuleId, ModuleSettings, ProviderSecret};
 use super::profile::{self, ExternalProfile};
 use super::provider::{self, ProviderTokens};
 use crate::clock::Timestamp;
 use crate::pkce::{CodeChallenge, CodeVerifier, PkceMethod};
 use crate::server::Params;
-use crate::store::HttpFetcher;
+use crate::store::{HttpFetcher, ProviderTokenStore};
 
 /// How long a started login may take to come back.
 pub const LOGIN_TIMEOUT_SECONDS: u64 = 600;
@@ -97,6 +97,7 @@ pub enum LoginStep {
 pub struct Federation {
     modules: AuthModules,
     fetcher: Arc<dyn HttpFetcher>,
+    provider_tokens: Option<Arc<dyn ProviderTokenStore>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -112,7 +113,23 @@ pub(crate) type Steps = Vec<(LoginStep, Result<(), LoginError>)>;
 impl Federation {
     /// Logins through `modules`, calling providers through `fetcher`.
     pub fn new(modules: AuthModules, fetcher: Arc<dyn HttpFetcher>) -> Self {
-        Federation { modules, fetcher }
+        Federation {
+            modules,
+            fetcher,
+            provider_tokens: None,
+        }
+    }
+
+    /// Keeps each signed-in user's provider tokens in `store`, for modules with an extension
+    /// grant type ([`super::ProviderTokenGrant`]). Without it, provider tokens are dropped
+    /// once the login completes.
+    pub fn with_provider_tokens(mut self, store: Arc<dyn ProviderTokenStore>) -> Self {
+        self.provider_tokens = Some(store);
+        self
+    }
+
+    pub(crate) fn provider_tokens(&self) -> Option<&Arc<dyn ProviderTokenStore>> {
+        self.provider_tokens.as_ref()
     }
 
     /// The modules, for the administrator's operations.
@@ -240,7 +257,7 @@ impl Federation {
         )?;
         let mut raw = Value::Object(Default::default());
         if settings.module_type.is_openid_connect() {
-            let checked = match tokens.id_token.as_deref() {
+            let checked = match tokens.id_token.as_ref().map(ProviderSecret::secret) {
                 None => Err(LoginError::IdToken(
                     "missing from the token response".into(),
                 )),

@@ -18,6 +18,7 @@ mod admin;
 mod audit;
 mod discovery;
 mod error;
+mod grant;
 mod id_token;
 mod login;
 pub mod module;
@@ -33,6 +34,7 @@ pub use admin::{AuthModules, Confirm, LoginTarget};
 pub use audit::{AuditAction, AuditEvent, Change};
 pub use discovery::discover;
 pub use error::LoginError;
+pub use grant::ProviderTokenGrant;
 pub use login::{
     FederatedLogin, Federation, LOGIN_TIMEOUT_SECONDS, LoginStart, LoginStep, PendingLogin,
 };

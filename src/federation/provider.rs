@@ -27,7 +27,7 @@ pub struct ProviderTokens {
     /// The scope granted, if the provider said.
     pub scope: Option<String>,
     /// The ID token, for OpenID Connect.
-    pub(crate) id_token: Option<String>,
+    pub id_token: Option<ProviderSecret>,
 }
 
 impl std::fmt::Debug for ProviderTokens {
@@ -84,37 +84,15 @@ pub(crate) async fn token_request(
     now: Timestamp,
 ) -> Result<ProviderTokens, LoginError> {
     let mut request = request(settings, HttpMethod::Post, settings.endpoints.token.clone());
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in grant {
-        form.append_pair(name, value);
-    }
-    match settings.credentials {
-        CredentialsIn::Basic => {
-            // RFC 6749 §2.3.1: each part is form-encoded before joining and base64.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let pair = format!(
-                "{}:{}",
-                enc(&settings.client_id),
-                enc(settings.client_secret.secret())
-            );
-            let basic = base64::engine::general_purpose::STANDARD.encode(pair);
-            request
-                .headers
-                .push(("Authorization".into(), format!("Basic {basic}")));
-        }
-        CredentialsIn::Body => {
-            form.append_pair("client_id", &settings.client_id);
-            if !settings.client_secret.is_empty() {
-                form.append_pair("client_secret", settings.client_secret.secret());
-            }
-        }
+    let (body, authorization) = token_form(settings, grant);
+    if let Some(value) = authorization {
+        request.headers.push(("Authorization".into(), value));
     }
     request.headers.push((
         "Content-Type".into(),
         "application/x-www-form-urlencoded".into(),
     ));
-    request.body = form.finish().into_bytes();
+    request.body = body.into_bytes();
     let response = send(fetcher, "token", request).await?;
     let body: Value =
         serde_json::from_slice(&response.body).map_err(|_| LoginError::BadResponse {
@@ -163,8 +141,40 @@ pub(crate) async fn token_request(
             .map(ProviderSecret::new),
         expires_at: expires_in.map(|s| now.plus_seconds(s)),
         scope: text("scope"),
-        id_token: text("id_token"),
+        id_token: text("id_token").map(ProviderSecret::new),
     })
+}
+
+/// The token request's form body and, for HTTP Basic, its `Authorization` value.
+fn token_form(settings: &ModuleSettings, grant: &[(&str, &str)]) -> (String, Option<String>) {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in grant {
+        form.append_pair(name, value);
+    }
+    let authorization = match settings.credentials {
+        CredentialsIn::Basic => {
+            // RFC 6749 §2.3.1: each part is form-encoded before joining and base64.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!(
+                "{}:{}",
+                enc(&settings.client_id),
+                enc(settings.client_secret.secret())
+            );
+            Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ))
+        }
+        CredentialsIn::Body => {
+            form.append_pair("client_id", &settings.client_id);
+            if !settings.client_secret.is_empty() {
+                form.append_pair("client_secret", settings.client_secret.secret());
+            }
+            None
+        }
+    };
+    (form.finish(), authorization)
 }
 
 /// A GET with the access token, answered with JSON.

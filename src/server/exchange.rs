@@ -183,6 +183,7 @@ impl ExtensionGrant for TokenExchange {
             resources,
             // Never outlives the token it was exchanged for.
             not_after: Some(rec.expires_at),
+            external: None,
         })
     }
 }

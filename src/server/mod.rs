@@ -129,6 +129,22 @@ pub struct GrantDecision {
     pub resources: Vec<String>,
     /// No token issued outlives this (token exchange: the subject token's expiry).
     pub not_after: Option<Timestamp>,
+    /// Answer with this token, issued by someone else (an identity provider), instead of
+    /// issuing one; `scope`, `refresh_token`, `grant`, `resources` and `not_after` are then
+    /// unused.
+    pub external: Option<ExternalToken>,
+}
+
+/// A token another server issued, handed out by an extension grant (the provider access
+/// token of [`crate::federation::ProviderTokenGrant`]). `Debug` redacts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalToken {
+    /// The token.
+    pub access_token: crate::federation::ProviderSecret,
+    /// Seconds until it expires, if known.
+    pub expires_in: Option<u64>,
+    /// Its scope at its issuer, if known.
+    pub scope: Option<String>,
 }
 
 /// An OAuth 2.0 authorization server over the host's stores. Cheap to share: wrap it in an

@@ -17,6 +17,7 @@ use crate::client::{ClientId, OAuthClient};
 use crate::clock::Timestamp;
 
 pub use super::module_memory::MemoryAuthModuleStore;
+pub use super::provider_tokens::MemoryProviderTokenStore;
 
 /// Locks a mutex, carrying on after a panic elsewhere: every critical section below leaves the
 /// map consistent, so a poisoned lock holds valid data.

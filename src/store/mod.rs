@@ -11,6 +11,7 @@ mod http;
 pub mod memory;
 mod module;
 mod module_memory;
+mod provider_tokens;
 mod token;
 
 #[cfg(feature = "testing")]
@@ -22,6 +23,7 @@ mod reqwest_fetcher;
 pub use client::{ClientQuery, ClientStore, site_urls};
 pub use http::{FetchError, HttpFetcher, HttpMethod, HttpRequest, HttpResponse};
 pub use module::AuthModuleStore;
+pub use provider_tokens::ProviderTokenStore;
 #[cfg(feature = "reqwest")]
 pub use reqwest_fetcher::{ReqwestFetcher, is_public};
 pub use token::{

@@ -4,5 +4,6 @@
 mod accounts;
 mod admin;
 mod common;
+mod grant;
 mod login;
 mod oidc;

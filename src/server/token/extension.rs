@@ -17,6 +17,12 @@ impl AuthorizationServer {
             now: self.now(),
         };
         let decision = ext.grant(&ctx, client, params).await?;
+        if let Some(external) = &decision.external {
+            return Ok(super::response::external_body(
+                external,
+                decision.issued_token_type.as_deref(),
+            ));
+        }
         // Whatever the grant decides, a token never exceeds the client's scopes or the user's.
         let scope = decision.scope.intersection(client.scopes());
         let scope = self.for_user(scope, decision.subject.as_deref()).await?;

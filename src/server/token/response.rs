@@ -143,6 +143,30 @@ pub(super) fn token_body(
     serde_json::to_string(&body).unwrap_or_default()
 }
 
+/// The body for a token another server issued (RFC 6749 §5.1 members, RFC 8693's
+/// `issued_token_type`).
+pub(super) fn external_body(
+    token: &crate::server::ExternalToken,
+    issued_token_type: Option<&str>,
+) -> String {
+    let body = TokenResponse {
+        access_token: token.access_token.secret(),
+        token_type: "Bearer",
+        expires_in: token.expires_in.unwrap_or_default(),
+        refresh_token: None,
+        scope: token.scope.as_deref(),
+        issued_token_type,
+    };
+    let mut json = serde_json::to_value(&body).unwrap_or_default();
+    // An unknown lifetime is left out rather than claimed as zero.
+    if token.expires_in.is_none() {
+        if let Some(o) = json.as_object_mut() {
+            o.remove("expires_in");
+        }
+    }
+    json.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

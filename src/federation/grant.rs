@@ -1,0 +1,169 @@
+//! The extension grant that trades a host access token for the provider access token of the
+//! user behind it (the seed's "extension grant type").
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::login::Federation;
+use super::module::ModuleId;
+use super::provider;
+use crate::OAuthClient;
+use crate::error::{ErrorCode, OAuthError};
+use crate::server::{ExtensionGrant, ExternalToken, GrantContext, GrantDecision, Params};
+use crate::store::{ProviderTokenStore, TokenHash, TokenKind};
+
+/// `POST /token` with `grant_type` set to a module's extension grant type and
+/// `subject_token` set to a host access token answers with the provider access token of the
+/// user the host token acts for, kept from their last login through that module (and
+/// refreshed at the provider when it has expired).
+///
+/// Register one per module with [`crate::server::AuthorizationServerBuilder::extension_grant`];
+/// a client uses it only once an administrator lists the grant type in the client's
+/// `extension_grants`, and only with a host token that it holds itself and that carries
+/// `required_scope`.
+pub struct ProviderTokenGrant {
+    federation: Federation,
+    module: ModuleId,
+    grant_type: String,
+    required_scope: String,
+    tokens: Arc<dyn ProviderTokenStore>,
+}
+
+impl std::fmt::Debug for ProviderTokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderTokenGrant")
+            .field("module", &self.module)
+            .field("grant_type", &self.grant_type)
+            .field("required_scope", &self.required_scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderTokenGrant {
+    /// The grant for `module`, answering to `grant_type` (the module's configured extension
+    /// grant type), for host tokens carrying the scope token `required_scope`.
+    pub fn new(
+        federation: Federation,
+        module: ModuleId,
+        grant_type: impl Into<String>,
+        required_scope: impl Into<String>,
+        tokens: Arc<dyn ProviderTokenStore>,
+    ) -> Self {
+        ProviderTokenGrant {
+            federation,
+            module,
+            grant_type: grant_type.into(),
+            required_scope: required_scope.into(),
+            tokens,
+        }
+    }
+}
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+#[async_trait]
+impl ExtensionGrant for ProviderTokenGrant {
+    fn grant_type(&self) -> &str {
+        &self.grant_type
+    }
+
+    async fn grant(
+        &self,
+        ctx: &GrantContext<'_>,
+        client: &OAuthClient,
+        params: &Params<'_>,
+    ) -> Result<GrantDecision, OAuthError> {
+        let subject_token = params.required("subject_token")?;
+        // One answer for every unusable token, so nobody learns which tokens exist.
+        let unusable = || {
+            invalid_grant(
+                "subject_token: is invalid, expired or revoked, or not held by this client",
+            )
+        };
+        let rec = ctx
+            .tokens
+            .get(&TokenHash::of(subject_token))
+            .await?
+            .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(ctx.now))
+            .ok_or_else(unusable)?;
+        // Only the token's own holder: a resource server that was sent a user's token must
+        // not turn it into that user's credentials at the provider.
+        if &rec.grant.client_id != client.id() {
+            return Err(unusable());
+        }
+        let Some(user) = rec.grant.subject.as_deref() else {
+            return Err(invalid_grant(
+                "subject_token: acts for no user, so there is no provider token",
+            ));
+        };
+        if !rec.grant.scope.contains(&self.required_scope) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!(
+                    "subject_token: lacks the scope `{}` this grant needs",
+                    self.required_scope
+                ),
+            ));
+        }
+        let module = self
+            .federation
+            .modules()
+            .store()
+            .get(&self.module)
+            .await?
+            .filter(|m| {
+                m.enabled && m.settings.extension_grant_type.as_deref() == Some(&self.grant_type)
+            })
+            .ok_or_else(|| {
+                OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    "grant_type: the auth module behind it is disabled or no longer offers it",
+                )
+            })?;
+        let Some(mut tokens) = self.tokens.get(user, &module.id).await? else {
+            return Err(invalid_grant(
+                "subject_token: its user has no provider token from this auth module; they \
+                 must log in through it first",
+            ));
+        };
+        if tokens.expires_at.is_some_and(|at| at <= ctx.now) {
+            let Some(refresh) = tokens.refresh_token.clone() else {
+                return Err(invalid_grant(
+                    "the provider token has expired and there is no refresh token; the user \
+                     must log in through the auth module again",
+                ));
+            };
+            let grant = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.secret()),
+            ];
+            let fresh = provider::token_request(
+                &**self.federation.fetcher(),
+                &module.settings,
+                &grant,
+                ctx.now,
+            )
+            .await
+            .map_err(|e| invalid_grant(&format!("the provider refused the refresh: {e}")))?;
+            tokens = super::ProviderTokens {
+                // A provider that does not rotate refresh tokens keeps the old one valid.
+                refresh_token: fresh.refresh_token.clone().or(Some(refresh)),
+                ..fresh
+            };
+            self.tokens.put(user, &module.id, tokens.clone()).await?;
+        }
+        Ok(GrantDecision {
+            subject: Some(user.to_owned()),
+            issued_token_type: Some(crate::server::ACCESS_TOKEN_TYPE.to_owned()),
+            external: Some(ExternalToken {
+                access_token: tokens.access_token.clone(),
+                expires_in: tokens.expires_at.map(|at| at.0.saturating_sub(ctx.now.0)),
+                scope: tokens.scope.clone(),
+            }),
+            ..GrantDecision::default()
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! The extension grant: a client trades a host access token for the provider access token of
+//! the user behind it.
+
+use std::sync::Arc;
+
+use portcullis::client::{ClientSettings, ClientType, Flow, NewClient, SecretChange};
+use portcullis::federation::{Account, ModuleId, ProviderTokenGrant};
+use portcullis::store::memory::MemoryProviderTokenStore;
+use portcullis::store::{HttpMethod, ProviderTokenStore};
+use portcullis::users::MemoryUserDirectory;
+use portcullis::{AuthorizationServer, Params, Scope, ServerSettings};
+use serde_json::json;
+
+use crate::common::*;
+
+const GRANT: &str = "urn:example:grant:provider-token";
+const SECRET: &str = "app-secret-0123456789abcdef0123456789";
+
+struct Env {
+    fx: Fx,
+    fed: portcullis::federation::Federation,
+    server: AuthorizationServer,
+    store: Arc<MemoryProviderTokenStore>,
+    module: ModuleId,
+}
+
+async fn env(extension_grants: &[&str]) -> Env {
+    let fx = fx();
+    let mut s = oauth2();
+    s.extension_grant_type = Some(GRANT.into());
+    let module = enabled(&fx, "idp", s).await;
+    let store = Arc::new(MemoryProviderTokenStore::default());
+    let fed = fx.fed.clone().with_provider_tokens(store.clone());
+    let users = MemoryUserDirectory::default();
+    users
+        .insert("alice", "alice-pw", Scope::parse("read provider").unwrap())
+        .unwrap();
+    users
+        .insert("bob", "bob-pw", Scope::parse("read provider").unwrap())
+        .unwrap();
+    // The password grant is the shortest way to a host token in a test.
+    let mut settings = ServerSettings::new(BASE).unwrap();
+    settings.password_grant = true;
+    let server = AuthorizationServer::builder(settings, Arc::new(users))
+        .clock(Arc::new(fx.clock.clone()))
+        .extension_grant(Arc::new(ProviderTokenGrant::new(
+            fed.clone(),
+            module.clone(),
+            GRANT,
+            "provider",
+            store.clone(),
+        )))
+        .build()
+        .unwrap();
+    for id in ["app", "other-app"] {
+        let mut new = NewClient::manual(
+            ClientType::Confidential,
+            ClientSettings {
+                name: id.into(),
+                flows: [Flow::ResourceOwner].into_iter().collect(),
+                scopes: vec!["read".into(), "provider".into()],
+                extension_grants: extension_grants.iter().map(|s| s.to_string()).collect(),
+                ..ClientSettings::default()
+            },
+        );
+        new.client_id = Some(portcullis::ClientId::new(id).unwrap());
+        server
+            .clients()
+            .create_with_secret(
+                new,
+                SecretChange::KeyIn {
+                    secret: SECRET.into(),
+                    confirmation: SECRET.into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    fx.accounts.insert(Account {
+        id: "alice".into(),
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        email_verified: true,
+        ..Account::default()
+    });
+    Env {
+        fx,
+        fed,
+        server,
+        store,
+        module,
+    }
+}
+
+async fn host_token(e: &Env, client: &str, user: &str, scope: &str) -> String {
+    let form = format!(
+        "grant_type=password&username={user}&password={user}-pw&scope={scope}\
+         &client_id={client}&client_secret={SECRET}"
+    );
+    let r = e.server.token(None, &Params::parse(&form)).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn trade(e: &Env, client: &str, token: &str) -> portcullis::EndpointResponse {
+    let form = format!(
+        "grant_type={}&subject_token={token}&client_id={client}&client_secret={SECRET}",
+        url::form_urlencoded::byte_serialize(GRANT.as_bytes()).collect::<String>()
+    );
+    e.server.token(None, &Params::parse(&form)).await
+}
+
+/// Alice logs in through the module: her provider tokens are kept.
+async fn alice_logs_in(e: &Env, expires_in: u64) {
+    route_json(
+        &e.fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "alice-at-idp", "token_type": "Bearer",
+               "expires_in": expires_in, "refresh_token": "alice-rt-idp", "scope": "profile"}),
+    );
+    route_json(&e.fx, HttpMethod::Get, USER_INFO, 200, alice());
+    let start = e.fed.start_login(&e.module).await.unwrap();
+    let state = state_of(&start.authorization_url);
+    let login = e
+        .fed
+        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.fed.sign_in(&login, &e.fx.accounts).await.unwrap(),
+        Ok("alice".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_host_token_is_traded_for_the_users_provider_token() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 3600).await;
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    let body = r.json();
+    assert_eq!(body["access_token"], "alice-at-idp");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "profile");
+    assert_eq!(
+        body["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert!(
+        body.get("refresh_token").is_none(),
+        "the provider's refresh token stays here"
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // Kept tokens never show in Debug.
+    let kept = e.store.get("alice", &e.module).await.unwrap().unwrap();
+    assert!(!format!("{kept:?}").contains("alice-at-idp"));
+    assert!(!format!("{kept:?}").contains("alice-rt-idp"));
+}
+
+#[tokio::test]
+async fn an_expired_provider_token_is_refreshed_at_the_provider() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 60).await;
+    e.fx.clock.advance(120);
+    route_json(
+        &e.fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "alice-at-2", "token_type": "bearer", "expires_in": "3600"}),
+    );
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(r.json()["access_token"], "alice-at-2");
+    let refresh = e.fx.fetcher.requests().pop().unwrap();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&refresh.body)
+        .into_owned()
+        .collect();
+    assert!(form.contains(&("grant_type".into(), "refresh_token".into())));
+    assert!(form.contains(&("refresh_token".into(), "alice-rt-idp".into())));
+    // The provider did not rotate its refresh token: the old one is kept for next time.
+    let kept = e.store.get("alice", &e.module).await.unwrap().unwrap();
+    assert_eq!(kept.refresh_token.unwrap().secret(), "alice-rt-idp");
+    assert_eq!(kept.access_token.secret(), "alice-at-2");
+}
+
+#[tokio::test]
+async fn the_grant_is_refused_without_its_conditions() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 3600).await;
+    let error = |r: portcullis::EndpointResponse| {
+        assert_eq!(r.status(), 400, "{}", r.body());
+        let body = r.json();
+        (
+            body["error"].as_str().unwrap().to_owned(),
+            body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    // A host token without the grant's scope.
+    let narrow = host_token(&e, "app", "alice", "read").await;
+    let (code, why) = error(trade(&e, "app", &narrow).await);
+    assert_eq!(code, "invalid_scope");
+    assert!(why.contains("provider"), "{why}");
+    // Another client's token.
+    let theirs = host_token(&e, "other-app", "alice", "read provider").await;
+    assert_eq!(error(trade(&e, "app", &theirs).await).0, "invalid_grant");
+    // A user who never logged in through the module.
+    let bobs = host_token(&e, "app", "bob", "read provider").await;
+    let (code, why) = error(trade(&e, "app", &bobs).await);
+    assert_eq!(code, "invalid_grant");
+    assert!(why.contains("log in"), "{why}");
+    // Garbage, and no token at all.
+    assert_eq!(
+        error(trade(&e, "app", "not-a-token").await).0,
+        "invalid_grant"
+    );
+    // An expired provider token without a refresh token.
+    e.store
+        .put(
+            "alice",
+            &e.module,
+            portcullis::federation::ProviderTokens {
+                refresh_token: None,
+                expires_at: Some(portcullis::Timestamp(NOW - 1)),
+                ..e.store.get("alice", &e.module).await.unwrap().unwrap()
+            },
+        )
+        .await
+        .unwrap();
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    assert_eq!(error(trade(&e, "app", &token).await).0, "invalid_grant");
+    // A disabled module offers nothing.
+    e.fed
+        .modules()
+        .disable(
+            "root",
+            &e.module,
+            portcullis::federation::Confirm::LockoutAccepted,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        error(trade(&e, "app", &token).await).0,
+        "unsupported_grant_type"
+    );
+}
+
+#[tokio::test]
+async fn a_client_uses_the_grant_only_once_an_administrator_lists_it() {
+    let e = env(&[]).await;
+    alice_logs_in(&e, 3600).await;
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json()["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn without_an_extension_grant_type_no_provider_token_is_kept() {
+    let e = env(&[GRANT]).await;
+    let mut s = e.fed.modules().get(&e.module).await.unwrap().settings;
+    s.extension_grant_type = None;
+    e.fed.modules().update("root", &e.module, s).await.unwrap();
+    alice_logs_in(&e, 3600).await;
+    assert!(e.store.get("alice", &e.module).await.unwrap().is_none());
+}
