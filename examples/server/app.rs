@@ -1,11 +1,16 @@
 //! The demo authorization server's routes, shared by `main.rs` and the interop tests.
 
+#[path = "federation.rs"]
+pub mod federation;
+#[path = "oidc.rs"]
+mod oidc;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Form, RawQuery, Request, State};
+use axum::extract::{Form, FromRef, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,6 +34,13 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub clients: Vec<SeedClient>,
+    /// Host groups and the permissions each gives its members (federated accounts get their
+    /// permissions this way).
+    #[serde(default)]
+    pub groups: HashMap<String, Vec<String>>,
+    /// Auth modules: identity providers users can log in with.
+    #[serde(default)]
+    pub auth_modules: Vec<federation::SeedModule>,
 }
 
 /// The seed's `server` object.
@@ -50,6 +62,15 @@ pub struct SeedUser {
     pub password: String,
     #[serde(default)]
     pub permissions: Vec<String>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Host groups the user belongs to.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +125,11 @@ const LOGIN_LOCKOUT: u64 = 300;
 /// Everything the routes share.
 pub struct App {
     pub server: Arc<AuthorizationServer>,
-    users: Arc<MemoryUserDirectory>,
+    users: Arc<DemoDirectory>,
+    pub federation: portcullis::federation::Federation,
+    pub accounts: Arc<portcullis::federation::MemoryAccounts>,
+    pending_logins: Mutex<HashMap<String, federation::Pending>>,
+    oidc: oidc::OidcProvider,
     sessions: Mutex<HashMap<String, Session>>,
     login_failures: Mutex<HashMap<String, (u32, Timestamp)>>,
     clock: Arc<dyn Clock>,
@@ -116,6 +141,66 @@ struct Session {
     user: String,
     csrf: String,
     expires_at: Timestamp,
+    /// The auth module the user logged in through, if any.
+    module: Option<portcullis::federation::ModuleId>,
+}
+
+/// The demo's users: the seed's, with passwords, and federated accounts, whose permissions
+/// come from their groups.
+struct DemoDirectory {
+    local: MemoryUserDirectory,
+    accounts: Arc<portcullis::federation::MemoryAccounts>,
+    groups: HashMap<String, Scope>,
+}
+
+#[portcullis::async_trait]
+impl portcullis::users::UserDirectory for DemoDirectory {
+    async fn permitted_scopes(&self, user: &str) -> Result<Scope, portcullis::store::StoreError> {
+        let mut tokens: Vec<String> = self
+            .local
+            .permitted_scopes(user)
+            .await?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        if let Some(account) = self.accounts.get(user) {
+            for group in &account.groups {
+                if let Some(scope) = self.groups.get(group) {
+                    tokens.extend(scope.iter().map(str::to_owned));
+                }
+            }
+        }
+        tokens.sort();
+        tokens.dedup();
+        Scope::from_tokens(tokens).map_err(|e| portcullis::store::StoreError::Backend(e.into()))
+    }
+
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, portcullis::store::StoreError> {
+        self.local.verify_password(username, password).await
+    }
+}
+
+/// The protected routes' state: the bearer guard and the app.
+#[derive(Clone)]
+struct ApiState {
+    guard: ResourceGuard,
+    app: Arc<App>,
+}
+
+impl FromRef<ApiState> for ResourceGuard {
+    fn from_ref(s: &ApiState) -> Self {
+        s.guard.clone()
+    }
+}
+
+impl FromRef<ApiState> for Arc<App> {
+    fn from_ref(s: &ApiState) -> Self {
+        s.app.clone()
+    }
 }
 
 impl App {
@@ -135,6 +220,41 @@ impl App {
         if let Ok(mut failures) = self.login_failures.lock() {
             failures.retain(|_, (_, until)| *until > now);
         }
+        self.purge_logins();
+    }
+
+    /// Starts a session for `user` and returns its cookie.
+    fn new_session(
+        &self,
+        user: String,
+        module: Option<portcullis::federation::ModuleId>,
+    ) -> Option<HeaderValue> {
+        let id = random_token();
+        self.sessions.lock().ok()?.insert(
+            id.clone(),
+            Session {
+                user,
+                csrf: random_token(),
+                expires_at: self.clock.now().plus_seconds(SESSION_LIFETIME),
+                module,
+            },
+        );
+        // `Secure` whenever the issuer is https: the cookie is the login.
+        let secure = if self.issuer.starts_with("https:") {
+            "; Secure"
+        } else {
+            ""
+        };
+        HeaderValue::from_str(&format!(
+            "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        ))
+        .ok()
+    }
+
+    /// Ends the request's session, returning it.
+    fn end_session(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = session_id(headers)?;
+        self.sessions.lock().ok()?.remove(id)
     }
 
     fn locked_out(&self, user: &str) -> bool {
@@ -188,15 +308,21 @@ impl App {
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-        let id = cookies
-            .split(';')
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(n, _)| *n == "portcullis_session")
-            .map(|(_, v)| v)?;
+        let id = session_id(headers)?;
         let session = self.sessions.lock().ok()?.get(id).cloned()?;
         (session.expires_at > self.clock.now()).then_some(session)
     }
+}
+
+fn session_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::COOKIE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == "portcullis_session")
+        .map(|(_, v)| v)
 }
 
 fn random_token() -> String {
@@ -231,7 +357,7 @@ pub async fn build(
 
 /// [`build`], with the command line's options.
 pub async fn build_with(
-    seed: Seed,
+    mut seed: Seed,
     issuer: &str,
     clock: Arc<dyn Clock>,
     options: Options,
@@ -245,16 +371,29 @@ pub async fn build_with(
     settings.implicit_grant = seed.server.implicit_grant;
     settings.password_grant = seed.server.password_grant;
 
-    let users = Arc::new(MemoryUserDirectory::default());
+    let local = MemoryUserDirectory::default();
     let mut scopes = std::collections::BTreeSet::new();
     for (i, u) in seed.users.iter().enumerate() {
         let perms = Scope::from_tokens(u.permissions.iter().cloned())
             .map_err(|e| format!("users[{i}].permissions: {e}"))?;
         scopes.extend(perms.iter().map(str::to_owned));
-        users
+        local
             .insert(&u.username, &u.password, perms)
             .map_err(|e| e.to_string())?;
     }
+    let mut groups = HashMap::new();
+    for (name, perms) in &seed.groups {
+        let perms =
+            Scope::from_tokens(perms.iter().cloned()).map_err(|e| format!("groups.{name}: {e}"))?;
+        scopes.extend(perms.iter().map(str::to_owned));
+        groups.insert(name.clone(), perms);
+    }
+    let accounts = Arc::new(federation::local_accounts(&seed.users));
+    let users = Arc::new(DemoDirectory {
+        local,
+        accounts: accounts.clone(),
+        groups,
+    });
     for c in &seed.clients {
         scopes.extend(c.scopes.iter().cloned());
     }
@@ -272,12 +411,42 @@ pub async fn build_with(
     }
     .map_err(|e| e.to_string())?;
 
-    let server = AuthorizationServer::builder(settings, users.clone())
+    // Auth modules call the providers the administrator named: public addresses, and any
+    // address the seed writes as a literal (a provider on this machine or the local network).
+    let provider_fetcher: Arc<dyn portcullis::store::HttpFetcher> = Arc::new(
+        portcullis::store::ReqwestFetcher::allowing(
+            federation::literal_addresses(&seed.auth_modules),
+            connect,
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let provider_tokens = Arc::new(portcullis::store::memory::MemoryProviderTokenStore::default());
+    let modules = std::mem::take(&mut seed.auth_modules);
+    let federated = federation::create_modules(modules, issuer, clock.clone(), provider_fetcher)
+        .await?
+        .with_provider_tokens(provider_tokens.clone());
+    let mut builder = AuthorizationServer::builder(settings, users.clone())
         .clock(clock.clone())
         .security_events(Arc::new(LogSecurityEvents))
-        .fetcher(Arc::new(fetcher))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .fetcher(Arc::new(fetcher));
+    for m in federated
+        .modules()
+        .list()
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if let Some(grant_type) = m.settings.extension_grant_type.clone() {
+            builder =
+                builder.extension_grant(Arc::new(portcullis::federation::ProviderTokenGrant::new(
+                    federated.clone(),
+                    m.id.clone(),
+                    grant_type,
+                    federation::PROVIDER_TOKEN_SCOPE,
+                    provider_tokens.clone(),
+                )));
+        }
+    }
+    let server = builder.build().map_err(|e| e.to_string())?;
     for (i, c) in seed.clients.into_iter().enumerate() {
         let at = |field: &str| format!("clients[{i}].{field}");
         let id = ClientId::new(c.client_id.clone())
@@ -337,6 +506,10 @@ pub async fn build_with(
     let app = Arc::new(App {
         server: Arc::new(server),
         users,
+        federation: federated,
+        accounts,
+        pending_logins: Mutex::default(),
+        oidc: oidc::OidcProvider::new()?,
         sessions: Mutex::default(),
         login_failures: Mutex::default(),
         clock,
@@ -348,7 +521,11 @@ pub async fn build_with(
     // the RFC 6750 challenge, pointing at the API's RFC 9728 metadata, by itself).
     let protected = Router::new()
         .route("/api/me", get(me))
-        .with_state(ResourceGuard::new(server.clone(), api.clone()));
+        .route("/userinfo", get(oidc::user_info))
+        .with_state(ApiState {
+            guard: ResourceGuard::new(server.clone(), api.clone()),
+            app: app.clone(),
+        });
     let router = Router::new()
         .route("/", get(index))
         .route("/authorize", get(authorize))
@@ -357,6 +534,15 @@ pub async fn build_with(
         .route("/token", post(token))
         .route("/introspect", post(introspect))
         .route("/revoke", post(revoke))
+        .route("/login/{id}", get(federation::start))
+        .route("/login/{id}/callback", get(federation::callback))
+        .route("/account", get(federation::account))
+        .route("/logout", get(federation::logout))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::configuration),
+        )
+        .route("/oidc/jwks.json", get(oidc::jwks))
         .with_state(app.clone())
         .merge(protected)
         // RFC 8414 and RFC 9728 metadata, and the JWKS when tokens are JWTs.
@@ -440,7 +626,7 @@ async fn index(State(app): State<Arc<App>>) -> Html<String> {
     ))
 }
 
-fn login_page(query: &str, client_name: &str, error: Option<&str>) -> Html<String> {
+fn login_page(query: &str, client_name: &str, error: Option<&str>, buttons: &str) -> Html<String> {
     let error = error
         .map(|e| format!("<p style=\"color:#b00\">{}</p>", esc(e)))
         .unwrap_or_default();
@@ -452,17 +638,35 @@ fn login_page(query: &str, client_name: &str, error: Option<&str>) -> Html<Strin
              <input type=\"hidden\" name=\"query\" value=\"{q}\">\
              <p><label>Username <input name=\"username\" autocomplete=\"username\"></label></p>\
              <p><label>Password <input name=\"password\" type=\"password\"></label></p>\
-             <p><button type=\"submit\">Sign in</button></p></form>",
+             <p><button type=\"submit\">Sign in</button></p></form>{buttons}",
             c = esc(client_name),
             q = esc(query)
         ),
     ))
 }
 
-fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) -> Response {
+async fn outcome(app: &App, query: &str, session: Option<&Session>, out: Authorize) -> Response {
     match out {
-        Authorize::Redirect(location) => from_http(portcullis::http::redirect(&location)),
-        Authorize::Login(prompt) => login_page(query, &prompt.client_name, None).into_response(),
+        Authorize::Redirect(location) => {
+            if let Some(s) = session {
+                app.oidc
+                    .code_issued(query, &s.user, &location, app.clock.now());
+            }
+            from_http(portcullis::http::redirect(&location))
+        }
+        Authorize::Login(prompt) => {
+            // No session: the default module's provider if there is one, else our own page.
+            if let Ok(portcullis::federation::LoginTarget::Module(id)) =
+                app.federation.modules().login_target().await
+            {
+                let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+                return from_http(portcullis::http::redirect(&format!(
+                    "/login/{id}?query={q}"
+                )));
+            }
+            let buttons = federation::module_buttons(app, query).await;
+            login_page(query, &prompt.client_name, None, &buttons).into_response()
+        }
         Authorize::Consent(ask) => {
             let csrf = session.map(|s| s.csrf.as_str()).unwrap_or_default();
             let scopes: String = ask
@@ -552,7 +756,7 @@ async fn authorize(
             session.as_ref().map(|s| s.user.as_str()),
         )
         .await;
-    outcome(&app, &query, session.as_ref(), out)
+    outcome(&app, &query, session.as_ref(), out).await
 }
 
 #[derive(Deserialize)]
@@ -582,30 +786,11 @@ async fn login(
     };
     match verified {
         Some(user) => {
-            let id = random_token();
-            if let Ok(mut sessions) = app.sessions.lock() {
-                sessions.insert(
-                    id.clone(),
-                    Session {
-                        user,
-                        csrf: random_token(),
-                        expires_at: app.clock.now().plus_seconds(SESSION_LIFETIME),
-                    },
-                );
-            }
             let mut r = from_http(portcullis::http::redirect(&format!(
                 "/authorize?{}",
                 form.query
             )));
-            // `Secure` whenever the issuer is https: the cookie is the login.
-            let secure = if app.issuer.starts_with("https:") {
-                "; Secure"
-            } else {
-                ""
-            };
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax{secure}"
-            )) {
+            if let Some(v) = app.new_session(user, None) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
@@ -618,12 +803,14 @@ async fn login(
                 .flatten()
                 .unwrap_or("An application")
                 .to_owned();
+            let buttons = federation::module_buttons(&app, &form.query).await;
             (
                 StatusCode::UNAUTHORIZED,
                 login_page(
                     &form.query,
                     &name,
                     Some("Wrong username or password, or too many attempts."),
+                    &buttons,
                 ),
             )
                 .into_response()
@@ -670,7 +857,7 @@ async fn consent(
         .server
         .authorize_with_consent(&params, &session.user, form.decision == "allow")
         .await;
-    outcome(&app, &form.query, Some(&session), out)
+    outcome(&app, &form.query, Some(&session), out).await
 }
 
 /// Reads a body up to the server's limit (one byte more tells "too large") and rebuilds the
@@ -691,7 +878,18 @@ async fn buffered(app: &App, req: Request) -> Result<axum::http::Request<Vec<u8>
 
 async fn token(State(app): State<Arc<App>>, req: Request) -> Response {
     match buffered(&app, req).await {
-        Ok(req) => from_http(portcullis::http::token(&app.server, req).await),
+        Ok(req) => {
+            let form = req.body().clone();
+            let mut answer = portcullis::http::token(&app.server, req).await;
+            if answer.status() == StatusCode::OK
+                && let Some(body) =
+                    app.oidc
+                        .add_id_token(&app.issuer, &form, answer.body(), app.clock.now())
+            {
+                *answer.body_mut() = body;
+            }
+            from_http(answer)
+        }
         Err(r) => r,
     }
 }

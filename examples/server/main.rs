@@ -171,6 +171,21 @@ async fn main() -> ExitCode {
             None => println!("  {id} (public)"),
         }
     }
+    let modules = app.federation.modules();
+    let listed = modules.list().await.unwrap_or_default();
+    if !listed.is_empty() {
+        println!("auth modules (register each redirect URI at its provider):");
+        for m in listed {
+            println!(
+                "  {} ({}{}{})  redirect URI {}",
+                m.id,
+                m.settings.name,
+                if m.enabled { "" } else { ", disabled" },
+                if m.default { ", default" } else { "" },
+                modules.redirect_uri(&m.id)
+            );
+        }
+    }
     println!("Press Ctrl-C to stop.");
 
     // Expired codes, tokens and sessions go every minute.

@@ -160,9 +160,10 @@ pub(super) fn external_body(
     let mut json = serde_json::to_value(&body).unwrap_or_default();
     // An unknown lifetime is left out rather than claimed as zero.
     if token.expires_in.is_none()
-        && let Some(o) = json.as_object_mut() {
-            o.remove("expires_in");
-        }
+        && let Some(o) = json.as_object_mut()
+    {
+        o.remove("expires_in");
+    }
     json.to_string()
 }
 
