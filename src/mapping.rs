@@ -181,10 +181,16 @@ pub fn image_url(pattern: &str, avatar: &str) -> String {
         .remove(b'.')
         .remove(b'_')
         .remove(b'~');
-    pattern.replace(
-        PICTURE_ID,
-        &utf8_percent_encode(avatar, UNRESERVED).to_string(),
-    )
+    let encoded = utf8_percent_encode(avatar, UNRESERVED);
+    // One pass over the pattern and one allocation, sized for the usual single placeholder.
+    let mut parts = pattern.split(PICTURE_ID);
+    let mut url = String::with_capacity(pattern.len() + avatar.len() * 3);
+    url.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        url.extend(encoded.clone());
+        url.push_str(part);
+    }
+    url
 }
 
 #[cfg(test)]

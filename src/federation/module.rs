@@ -17,7 +17,7 @@ use super::presets::Preset;
 /// of lowercase letters, digits, `-` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ModuleId(String);
+pub struct ModuleId(std::sync::Arc<str>);
 
 impl ModuleId {
     /// Checks `id`.
@@ -28,7 +28,8 @@ impl ModuleId {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if valid {
-            Ok(ModuleId(id))
+            // Shared, not copied: every profile and pending login names its module.
+            Ok(ModuleId(id.into()))
         } else {
             Err(ModuleError::Invalid {
                 field: "id",
@@ -58,7 +59,7 @@ impl TryFrom<String> for ModuleId {
 
 impl From<ModuleId> for String {
     fn from(id: ModuleId) -> String {
-        id.0
+        id.0.to_string()
     }
 }
 
@@ -222,6 +223,18 @@ impl MappingText {
 }
 
 impl AttributeMapping {
+    /// Reads `profile` (the provider's user-info JSON) into the profile of a user of
+    /// `module`; `email_auto_verify` decides only when the profile says nothing on whether
+    /// the email is verified. Fails when the user ID is missing or not exact.
+    pub fn map(
+        &self,
+        module: &ModuleId,
+        profile: &serde_json::Value,
+        email_auto_verify: bool,
+    ) -> Result<super::ExternalProfile, super::LoginError> {
+        super::profile::map_profile(module, self, profile, email_auto_verify)
+    }
+
     /// The mapping as text.
     pub fn text(&self) -> MappingText {
         let t = |p: &Option<AttributePath>| p.as_ref().map(|p| p.as_str().to_owned());

@@ -125,10 +125,15 @@ pub(crate) fn map_profile(
     };
     let text =
         |p: &Option<crate::mapping::AttributePath>| p.as_ref().and_then(|p| p.string(profile));
-    let avatar_url = text(&mapping.avatar).map(|value| match &mapping.image_url_pattern {
-        Some(pattern) => image_url(pattern, &value),
-        None => value,
-    });
+    let avatar_url = match (&mapping.avatar, &mapping.image_url_pattern) {
+        (Some(path), Some(pattern)) => path.find(profile).and_then(|v| match v {
+            Value::String(s) => Some(image_url(pattern, s)),
+            Value::Number(n) => Some(image_url(pattern, &n.to_string())),
+            _ => None,
+        }),
+        (path, None) => text(path),
+        (None, Some(_)) => None,
+    };
     let provider_said = mapping
         .email_verified
         .as_ref()
