@@ -23,6 +23,9 @@
 //!   URIs, badges, and the administrator's operations ([`client::ClientRegistry`]).
 //! - [`redirect`]: which `redirect_uri` values a client may use: exact, loopback with any port
 //!   (RFC 8252 §7.3), or relative to the home and base URLs.
+//! - [`federation`]: auth modules: the host's users log in through external identity providers
+//!   (presets for Bitbucket Cloud, GitHub, GitLab, Google, Microsoft Entra ID; any OAuth 2.0 or
+//!   OpenID Connect provider), mapped onto the host's accounts; docs/auth-modules.md.
 //! - [`mapping`]: attribute paths (`values/0/email ?: email`) that read an identity provider's
 //!   profile JSON, parsed once and evaluated many times.
 //! - [`cimd`]: clients that register themselves from a Client ID Metadata Document (off by
