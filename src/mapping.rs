@@ -112,6 +112,15 @@ impl AttributePath {
             .find(|v| !is_empty(v))
     }
 
+    /// Whether some alternative leads to a value at all, empty or not (`[]` counts, null and
+    /// a missing member do not): "the provider reports none" rather than "says nothing".
+    pub fn present(&self, profile: &Value) -> bool {
+        self.alternatives
+            .iter()
+            .filter_map(|segments| walk(profile, segments))
+            .any(|v| !v.is_null())
+    }
+
     /// The value as text: a string as it is, a number or boolean written out; `None` for
     /// nothing, an object or an array.
     pub fn string(&self, profile: &Value) -> Option<String> {

@@ -59,7 +59,7 @@ fn common_module(idp: &str, kind: &str) -> Value {
         "user_creation": true, "auto_join_groups": ["everyone"], "credentials": "basic"
     });
     if kind == "oauth2" {
-        m["scopes"] = json!("profile email read");
+        m["scopes"] = json!("openid profile email read");
         m["endpoints"] = json!({
             "authorization": format!("{idp}/authorize"),
             "token": format!("{idp}/token"),
@@ -317,4 +317,84 @@ async fn a_bad_auth_module_in_the_seed_names_its_json_path() {
         };
         assert!(error.starts_with(expected), "{expected}: {error}");
     }
+}
+
+#[tokio::test]
+async fn the_modules_timeouts_bound_a_provider_that_never_answers() {
+    use portcullis::federation::{
+        AuthModules, Endpoints, Federation, LoginError, MappingText, ModuleId, ModuleSettings,
+        ModuleType,
+    };
+    use std::time::Duration;
+    // A token endpoint that takes the connection and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let fetcher =
+        portcullis::store::ReqwestFetcher::allowing_loopback(Duration::from_secs(2)).unwrap();
+    let modules = AuthModules::new(
+        Arc::new(portcullis::store::memory::MemoryAuthModuleStore::default()),
+        Arc::new(SystemClock),
+        url::Url::parse("https://host.example.com").unwrap(),
+    );
+    let federation = Federation::new(modules, Arc::new(fetcher));
+    let u = |p: &str| url::Url::parse(&format!("{at}{p}")).unwrap();
+    let mut s = ModuleSettings::generic(
+        "Silent",
+        ModuleType::OAuth2,
+        Endpoints {
+            authorization: u("/authorize"),
+            token: u("/token"),
+            user_info: Some(u("/user")),
+            logout: None,
+            email: None,
+            avatar: None,
+            jwks: None,
+            issuer: None,
+        },
+    );
+    s.client_id = "host".into();
+    s.mapping = MappingText {
+        user_id: Some("id".into()),
+        ..MappingText::default()
+    }
+    .parse()
+    .unwrap();
+    s.connect_timeout = Duration::from_millis(200);
+    s.read_timeout = Duration::from_millis(300);
+    let id = ModuleId::new("silent").unwrap();
+    federation
+        .modules()
+        .create("root", Some(id.clone()), s)
+        .await
+        .unwrap();
+    federation.modules().enable("root", &id).await.unwrap();
+    let start = federation.start_login(&id).await.unwrap();
+    let state = start
+        .authorization_url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // With the library's default limits (10 s) this would outlast the bound below.
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        federation.complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        ),
+    )
+    .await
+    .expect("the module's timeouts end the call");
+    assert_eq!(
+        result.unwrap_err(),
+        LoginError::Timeout { endpoint: "token" }
+    );
 }

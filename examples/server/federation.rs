@@ -281,8 +281,10 @@ async fn module_settings(
 }
 
 /// At most this many logins may be in flight: starting one is an anonymous request, and what
-/// it writes must stay bounded.
+/// it writes must stay bounded. When full, the oldest is dropped (its user starts again).
 const MAX_PENDING_LOGINS: usize = 10_000;
+/// The longest authorization request a login may carry along.
+const MAX_QUERY_BYTES: usize = 4096;
 
 /// A started login: what the callback needs, and the authorization request to continue.
 pub struct Pending {
@@ -369,6 +371,13 @@ pub async fn start(
             "No such login method.",
         );
     };
+    if q.query.len() > MAX_QUERY_BYTES {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Login failed",
+            "query: the authorization request to continue is too long.",
+        );
+    }
     let started = match app.federation.start_login(&id).await {
         Ok(s) => s,
         Err(e @ (LoginError::UnknownModule | LoginError::ModuleDisabled)) => {
@@ -395,12 +404,13 @@ pub async fn start(
                 "try again",
             );
         };
-        if pending.len() >= MAX_PENDING_LOGINS {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "Too many logins are in progress; try again in a few minutes.",
-            );
+        if pending.len() >= MAX_PENDING_LOGINS
+            && let Some(oldest) = pending
+                .iter()
+                .min_by_key(|(_, p)| p.started)
+                .map(|(k, _)| k.clone())
+        {
+            pending.remove(&oldest);
         }
         pending.insert(
             key.clone(),
@@ -428,17 +438,28 @@ pub async fn callback(
     headers: HeaderMap,
 ) -> Response {
     let query = query.unwrap_or_default();
+    let Ok(callback_module) = ModuleId::new(id) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown login method",
+            "No such login method.",
+        );
+    };
     // The pending login is taken, whatever happens next: a callback is used once.
     let pending = cookie_value(&headers, "portcullis_login")
         .and_then(|key| app.pending_logins.lock().ok()?.remove(key));
-    let Some(pending) = pending.filter(|p| p.login.module.as_str() == id) else {
+    let Some(pending) = pending else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "Login failed",
             "This browser did not start a login here, or it expired; start again.",
         );
     };
-    let login = match app.federation.complete_login(&pending.login, &query).await {
+    let login = match app
+        .federation
+        .complete_login(&callback_module, &pending.login, &query)
+        .await
+    {
         Ok(l) => l,
         Err(e) => return error_page(StatusCode::FORBIDDEN, "Login failed", &e.to_string()),
     };

@@ -140,6 +140,18 @@ pub async fn jwks(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /userinfo`: the profile of the user the bearer token acts for.
 pub async fn user_info(State(app): State<Arc<App>>, Bearer(info): Bearer) -> Response {
+    // OpenID Connect Core §5.3: user info is for tokens issued for `openid`.
+    if !info.scope.contains("openid") {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            [(
+                axum::http::header::WWW_AUTHENTICATE,
+                "Bearer error=\"insufficient_scope\", scope=\"openid\"",
+            )],
+            axum::Json(json!({"error": "insufficient_scope", "error_description": "scope: user info needs `openid`"})),
+        )
+            .into_response();
+    }
     let Some(user) = info.subject.as_deref() else {
         return (
             axum::http::StatusCode::FORBIDDEN,

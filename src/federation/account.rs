@@ -22,13 +22,17 @@ pub trait AccountDirectory: Send + Sync {
         provider_user_id: &str,
     ) -> Result<Option<String>, StoreError>;
 
-    /// The account with this email address (compared as the host compares addresses).
+    /// The account whose **verified** email address this is (compared as the host compares
+    /// addresses). An account whose address is not verified must not be returned: whoever
+    /// put the address there never proved they own it, and linking to that account would
+    /// hand it the real owner's login (a pre-account takeover).
     async fn find_by_email(&self, email: &str) -> Result<Option<String>, StoreError>;
 
     /// Creates an account and returns its ID.
     async fn create(&self, account: &NewAccount) -> Result<String, StoreError>;
 
-    /// Links an account to a provider user through a module.
+    /// Links an account to a provider user through a module. An account already linked to
+    /// another user of the same module is not relinked: answer [`StoreError::Duplicate`].
     async fn link(
         &self,
         account: &str,
@@ -62,6 +66,9 @@ pub struct AccountUpdate {
     pub email: Option<(String, bool)>,
     /// The avatar's URL, when the provider gave one.
     pub avatar_url: Option<String>,
+    /// The avatar's image, when the avatar endpoint gave an acceptable one.
+    #[serde(skip)]
+    pub avatar_image: Option<super::AvatarImage>,
     /// Groups to be a member of: auto-join groups and the groups the mappings give.
     pub join: BTreeSet<String>,
     /// Groups the mappings manage that the provider no longer gives.
@@ -100,6 +107,12 @@ pub enum Refusal {
          log in to that account another way"
     )]
     UnverifiedEmailInUse,
+    /// The account with this verified email is linked to another user of this provider.
+    #[error(
+        "the account with this email is linked to another account at this provider; log in \
+         with that one"
+    )]
+    LinkedToAnotherUser,
     /// No account, and user creation is off.
     #[error("there is no account for this user, and this login method does not create accounts")]
     UserCreationOff,
@@ -142,9 +155,10 @@ impl Federation {
             AccountDecision::Refuse(why) => return Ok(Err(why)),
             AccountDecision::Linked { account } => account,
             AccountDecision::LinkByVerifiedEmail { account } => {
-                accounts
-                    .link(&account, &module.id, &profile.user_id)
-                    .await?;
+                match accounts.link(&account, &module.id, &profile.user_id).await {
+                    Err(StoreError::Duplicate) => return Ok(Err(Refusal::LinkedToAnotherUser)),
+                    other => other?,
+                }
                 self.modules().count_import(&module.id).await?;
                 account
             }
@@ -231,11 +245,13 @@ fn update(settings: &ModuleSettings, login: &FederatedLogin) -> AccountUpdate {
         .cloned()
         .chain(mapped)
         .collect();
+    // A profile that says nothing about groups (the scope was not granted, or the provider
+    // left them out) removes nobody from anything.
     let leave = settings
         .group_mappings
         .values()
         .flatten()
-        .filter(|g| !join.contains(*g))
+        .filter(|g| profile.groups_reported && !join.contains(*g))
         .cloned()
         .collect();
     AccountUpdate {
@@ -245,6 +261,7 @@ fn update(settings: &ModuleSettings, login: &FederatedLogin) -> AccountUpdate {
             .clone()
             .map(|e| (e, profile.email_verification.is_verified())),
         avatar_url: profile.avatar_url.clone(),
+        avatar_image: profile.avatar_image.clone(),
         join,
         leave,
     }
@@ -265,6 +282,9 @@ pub struct Account {
     pub email_verified: bool,
     /// The avatar's URL.
     pub avatar_url: Option<String>,
+    /// The avatar's image, from the provider's avatar endpoint.
+    #[serde(skip)]
+    pub avatar_image: Option<super::AvatarImage>,
     /// Group memberships.
     pub groups: BTreeSet<String>,
     /// Linked modules and the provider user ID in each.
@@ -317,9 +337,10 @@ impl AccountDirectory for MemoryAccounts {
             .lock()
             .iter()
             .find(|a| {
-                a.email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                a.email_verified
+                    && a.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
             })
             .map(|a| a.id.clone()))
     }
@@ -356,6 +377,9 @@ impl AccountDirectory for MemoryAccounts {
             .iter_mut()
             .find(|a| a.id == account)
             .ok_or(StoreError::NotFound)?;
+        if a.links.get(module).is_some_and(|id| id != provider_user_id) {
+            return Err(StoreError::Duplicate);
+        }
         a.links.insert(module.clone(), provider_user_id.to_owned());
         Ok(())
     }
@@ -375,6 +399,9 @@ impl AccountDirectory for MemoryAccounts {
         }
         if let Some(url) = &update.avatar_url {
             a.avatar_url = Some(url.clone());
+        }
+        if let Some(image) = &update.avatar_image {
+            a.avatar_image = Some(image.clone());
         }
         a.groups.extend(update.join.iter().cloned());
         a.groups.retain(|g| !update.leave.contains(g));

@@ -15,6 +15,13 @@ pub enum LoginError {
     /// a forged or crossed callback.
     #[error("state: does not match the login this browser started")]
     StateMismatch,
+    /// The callback arrived at another module's redirect URI than the one the login was
+    /// started with (a mix-up, RFC 9700 §4.4).
+    #[error("the callback arrived for another login method than the one started")]
+    WrongCallback,
+    /// The callback repeats a parameter that must appear once.
+    #[error("{0}: appears more than once in the callback")]
+    RepeatedParameter(&'static str),
     /// The callback came from a different issuer than the module's (RFC 9207 `iss`).
     #[error("iss: the callback names a different provider (RFC 9207)")]
     IssuerMismatch,

@@ -60,6 +60,9 @@ impl ProviderTokenGrant {
     }
 }
 
+/// How long before its expiry a provider token is refreshed rather than handed out.
+const REFRESH_MARGIN_SECONDS: u64 = 30;
+
 fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
@@ -129,7 +132,12 @@ impl ExtensionGrant for ProviderTokenGrant {
                  must log in through it first",
             ));
         };
-        if tokens.expires_at.is_some_and(|at| at <= ctx.now) {
+        // Refreshed a little early, so the client does not receive a token that dies on its
+        // way to the provider.
+        if tokens
+            .expires_at
+            .is_some_and(|at| at.0 <= ctx.now.0.saturating_add(REFRESH_MARGIN_SECONDS))
+        {
             let Some(refresh) = tokens.refresh_token.clone() else {
                 return Err(invalid_grant(
                     "the provider token has expired and there is no refresh token; the user \
@@ -147,16 +155,33 @@ impl ExtensionGrant for ProviderTokenGrant {
                 ctx.now,
             )
             .await
-            .map_err(|e| invalid_grant(&format!("the provider refused the refresh: {e}")))?;
+            .map_err(|e| match e {
+                // The provider is slow or away: the client may try again later (RFC 6749
+                // §5.2 has no code for it; `temporarily_unavailable` says it best).
+                super::LoginError::Timeout { .. } | super::LoginError::Unreachable { .. } => {
+                    OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        format!("the provider could not refresh the token: {e}"),
+                    )
+                }
+                e => invalid_grant(&format!("the provider refused the refresh: {e}")),
+            })?;
             tokens = super::ProviderTokens {
-                // A provider that does not rotate refresh tokens keeps the old one valid.
+                // A provider that does not rotate refresh tokens keeps the old one valid, and
+                // one that leaves out `scope` kept it unchanged (RFC 6749 §5.1).
                 refresh_token: fresh.refresh_token.clone().or(Some(refresh)),
+                scope: fresh.scope.clone().or(tokens.scope),
                 ..fresh
             };
             self.tokens.put(user, &module.id, tokens.clone()).await?;
         }
         Ok(GrantDecision {
             subject: Some(user.to_owned()),
+            // Checked by the server against the user's permissions now: a user who lost the
+            // scope since the host token was issued gets no provider token.
+            scope: rec.grant.scope.intersection(
+                &crate::Scope::from_tokens([self.required_scope.as_str()]).unwrap_or_default(),
+            ),
             issued_token_type: Some(crate::server::ACCESS_TOKEN_TYPE.to_owned()),
             external: Some(ExternalToken {
                 access_token: tokens.access_token.clone(),

@@ -64,7 +64,9 @@ pub(crate) async fn check(
     // Times are checked below on the library's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
-    validation.required_spec_claims.clear();
+    // OpenID Connect Core §3.1.3.7 (2, 3): `iss` and `aud` must be there, not merely match
+    // when present.
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[settings.client_id.as_str()]);
     let claims = keys
@@ -79,6 +81,11 @@ pub(crate) async fn check(
         .ok_or_else(|| {
             bad("its signature, issuer or audience does not check out against the provider's keys")
         })?;
+    // An `iss` given as a list would pass the library's membership test; it must be the one
+    // string.
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(bad("iss: is not the module's issuer"));
+    }
     // OpenID Connect Core §3.1.3.7 (3): with several audiences, `azp` must be this client.
     if claims.get("aud").is_some_and(Value::is_array)
         && let Some(azp) = claims.get("azp").and_then(Value::as_str)

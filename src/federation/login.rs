@@ -212,13 +212,19 @@ impl Federation {
         })
     }
 
-    /// Completes a login from the callback's raw query string. The module must still be
-    /// enabled.
+    /// Completes a login from the callback's raw query string. `callback_module` is the
+    /// module whose redirect URI the callback arrived at: it must be the one the login was
+    /// started with (each provider has its own redirect URI, RFC 9700 §4.4.2, against
+    /// mix-up attacks). The module must still be enabled.
     pub async fn complete_login(
         &self,
+        callback_module: &ModuleId,
         pending: &PendingLogin,
         callback_query: &str,
     ) -> Result<FederatedLogin, LoginError> {
+        if &pending.module != callback_module {
+            return Err(LoginError::WrongCallback);
+        }
         if pending.test {
             return Err(LoginError::TestLoginOnly);
         }
@@ -256,11 +262,22 @@ impl Federation {
             provider::token_request(&*self.fetcher, settings, &grant, self.now()).await,
         )?;
         let mut raw = Value::Object(Default::default());
-        if settings.module_type.is_openid_connect() {
+        // An OpenID Connect module needs an ID token. An OAuth 2.0 module that is sent one
+        // anyway checks it too when it knows the provider's keys and issuer: a token that
+        // fails its checks is a sign of a mix-up or forgery, never something to ignore.
+        let verifiable = settings.endpoints.jwks.is_some() && settings.endpoints.issuer.is_some();
+        if settings.module_type.is_openid_connect() || (tokens.id_token.is_some() && verifiable) {
             let checked = match tokens.id_token.as_ref().map(ProviderSecret::secret) {
                 None => Err(LoginError::IdToken(
                     "missing from the token response".into(),
                 )),
+                // A login started before the module became OpenID Connect sent no nonce: its
+                // ID token cannot be tied to this browser.
+                Some(_) if settings.module_type.is_openid_connect() && pending.nonce.is_none() => {
+                    Err(LoginError::IdToken(
+                        "nonce: the login was started without one; start again".into(),
+                    ))
+                }
                 Some(token) => {
                     id_token::check(
                         &*self.fetcher,
@@ -339,13 +356,18 @@ impl Federation {
         query: &str,
     ) -> Result<String, LoginError> {
         let params = Params::parse(query);
+        // A repeated parameter is ambiguous; reading the first of two `iss` values would let
+        // a crafted callback skip the issuer check.
+        for name in ["state", "code", "iss", "error"] {
+            if params.all(name).len() > 1 {
+                return Err(LoginError::RepeatedParameter(name));
+            }
+        }
         let one = |name: &str| params.one(name).ok().flatten();
         // The state is checked before anything else the callback says: an error or a code
         // on a callback this browser did not start is someone else's (login CSRF).
         let state = one("state").unwrap_or_default();
-        if params.all("state").len() > 1
-            || !crate::constant_time::eq(state.as_bytes(), pending.state.as_bytes())
-        {
+        if !crate::constant_time::eq(state.as_bytes(), pending.state.as_bytes()) {
             return Err(LoginError::StateMismatch);
         }
         if self.now().0 > pending.started_at.0.saturating_add(LOGIN_TIMEOUT_SECONDS) {
@@ -389,12 +411,10 @@ fn overlay(raw: &mut Value, info: Value) -> Result<(), LoginError> {
     let Value::Object(claims) = raw else {
         return Ok(());
     };
-    if let (Some(a), Some(b)) = (claims.get("sub"), info.get("sub"))
-        && a != b
-    {
+    if !claims.is_empty() && claims.get("sub") != info.get("sub") {
         return Err(LoginError::BadResponse {
             endpoint: "user_info",
-            problem: "sub: differs from the ID token's".into(),
+            problem: "sub: missing, or differs from the ID token's".into(),
         });
     }
     claims.extend(info);

@@ -75,7 +75,8 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
 /// What a preset needs besides the client credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PresetOptions {
-    /// Microsoft Entra ID: the tenant (a GUID or domain). Required there; ignored elsewhere.
+    /// Microsoft Entra ID: the tenant ID (a GUID). Required there; ignored elsewhere. A domain
+    /// name will not do: Entra ID's ID tokens always name the tenant by its GUID in `iss`.
     pub tenant: Option<String>,
 }
 
@@ -118,7 +119,7 @@ impl Preset {
         let url = |s: &str| {
             Url::parse(s).map_err(|_| ModuleError::Invalid {
                 field: "tenant",
-                rule: "must be a tenant ID or domain name",
+                rule: "must be the tenant ID, a GUID",
             })
         };
         let (scopes, endpoints, mapping) = match self {
@@ -215,15 +216,18 @@ impl Preset {
             // whatever the tenant typed), so no mapping reads one: with auto-verification off,
             // a login is never linked to an existing account by that email.
             Preset::MicrosoftEntraId => {
+                // One tenant, by its ID: `common`, `organizations` and `consumers` accept any
+                // tenant's users, and no single issuer could be checked.
                 let tenant = options.tenant.as_deref().unwrap_or_default();
-                let valid = !tenant.is_empty()
-                    && tenant
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-                if !valid {
+                let guid = tenant.len() == 36
+                    && tenant.bytes().enumerate().all(|(i, b)| match i {
+                        8 | 13 | 18 | 23 => b == b'-',
+                        _ => b.is_ascii_hexdigit(),
+                    });
+                if !guid {
                     return Err(ModuleError::Invalid {
                         field: "tenant",
-                        rule: "must be a tenant ID or domain name",
+                        rule: "must be the tenant ID, a GUID",
                     });
                 }
                 let base = format!("https://login.microsoftonline.com/{tenant}");
@@ -276,11 +280,13 @@ mod tests {
 
     use super::*;
     use crate::federation::module::ModuleId;
+
+    const TENANT: &str = "9122040d-6c67-4c5b-b112-36a304b66dad";
     use crate::federation::profile::{EmailVerification, map_profile, primary_email};
 
     fn settings(preset: Preset) -> ModuleSettings {
         let options = PresetOptions {
-            tenant: Some("contoso.onmicrosoft.com".into()),
+            tenant: Some(TENANT.into()),
         };
         preset
             .settings("client", ProviderSecret::new("secret"), &options)
@@ -434,7 +440,7 @@ mod tests {
     fn microsoft_entra_id() {
         let claims = json!({
             "aud": "6cb04018-a3f5-46a7-b995-940c78f5aef3",
-            "iss": "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
+            "iss": "https://login.microsoftonline.com/9122040d-6c67-4c5b-b112-36a304b66dad/v2.0",
             "oid": "00000000-0000-0000-66f3-3332eca7ea81",
             "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
             "tid": "9122040d-6c67-4c5b-b112-36a304b66dad",
@@ -455,11 +461,11 @@ mod tests {
         let s = settings(Preset::MicrosoftEntraId);
         assert_eq!(
             s.endpoints.issuer.as_deref(),
-            Some("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0")
+            Some("https://login.microsoftonline.com/9122040d-6c67-4c5b-b112-36a304b66dad/v2.0")
         );
         assert_eq!(
             s.endpoints.token.as_str(),
-            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+            "https://login.microsoftonline.com/9122040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/token"
         );
     }
 }

@@ -32,6 +32,9 @@ pub struct ExternalProfile {
     pub avatar_image: Option<AvatarImage>,
     /// The provider groups the user belongs to.
     pub groups: Vec<String>,
+    /// Whether the profile had a value at the groups path (an empty list counts). When it
+    /// had none, group mappings add groups but remove none.
+    pub groups_reported: bool,
 }
 
 /// Whether an email address is verified.
@@ -133,7 +136,12 @@ pub(crate) fn map_profile(
         }),
         (path, None) => text(path),
         (None, Some(_)) => None,
-    };
+    }
+    // The host will put this URL in an `<img>`: only web URLs, never `javascript:` or `data:`.
+    .filter(|url| {
+        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    });
     let provider_said = mapping
         .email_verified
         .as_ref()
@@ -152,5 +160,6 @@ pub(crate) fn map_profile(
             .as_ref()
             .map(|p| p.strings(profile))
             .unwrap_or_default(),
+        groups_reported: mapping.groups.as_ref().is_some_and(|p| p.present(profile)),
     })
 }

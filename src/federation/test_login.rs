@@ -44,10 +44,14 @@ impl Federation {
     /// linked, refreshed or counted.
     pub async fn test_login(
         &self,
+        callback_module: &super::ModuleId,
         pending: &PendingLogin,
         callback_query: &str,
         accounts: Option<&dyn AccountDirectory>,
     ) -> Result<TestLoginReport, LoginError> {
+        if &pending.module != callback_module {
+            return Err(LoginError::WrongCallback);
+        }
         if !pending.is_test() {
             return Err(LoginError::StateMismatch);
         }

@@ -229,7 +229,7 @@ async fn a_test_login_reports_every_step_and_changes_nothing() {
     fx.fed.modules().enable("root", &id).await.unwrap();
     assert_eq!(
         fx.fed
-            .complete_login(&start.pending, &query)
+            .complete_login(&start.pending.module, &start.pending, &query)
             .await
             .unwrap_err(),
         portcullis::federation::LoginError::TestLoginOnly
@@ -237,7 +237,12 @@ async fn a_test_login_reports_every_step_and_changes_nothing() {
     assert!(fx.fetcher.requests().is_empty());
     let report = fx
         .fed
-        .test_login(&start.pending, &query, Some(&fx.accounts))
+        .test_login(
+            &start.pending.module,
+            &start.pending,
+            &query,
+            Some(&fx.accounts),
+        )
         .await
         .unwrap();
     assert!(report.succeeded(), "{report:?}");
@@ -268,7 +273,12 @@ async fn a_test_login_reports_every_step_and_changes_nothing() {
     let state = state_of(&start.authorization_url);
     let report = fx
         .fed
-        .test_login(&start.pending, &format!("code=c&state={state}"), None)
+        .test_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+            None,
+        )
         .await
         .unwrap();
     assert!(!report.succeeded());
@@ -277,5 +287,67 @@ async fn a_test_login_reports_every_step_and_changes_nothing() {
     assert!(
         last.error.as_deref().unwrap().contains("user ID"),
         "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_account_whose_own_email_is_unverified_is_never_linked_by_email() {
+    // Mallory created an account holding alice's address, never verified.
+    let (fx, id) = fx_with(|s| s.user_creation = true).await;
+    fx.accounts.insert(Account {
+        id: "mallory".into(),
+        username: "mallory".into(),
+        email: Some("alice@example.com".into()),
+        email_verified: false,
+        ..Account::default()
+    });
+    let login = login_as(&fx, &id, alice()).await.unwrap();
+    let account = fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
+    assert_ne!(
+        account, "mallory",
+        "alice's login must not open mallory's account"
+    );
+    assert!(fx.accounts.get("mallory").unwrap().links.is_empty());
+}
+
+#[tokio::test]
+async fn an_account_linked_to_another_provider_user_is_not_relinked_by_email() {
+    let (fx, id) = fx_with(|_| {}).await;
+    existing(&fx, "alice-local", "alice@example.com");
+    let login = login_as(&fx, &id, alice()).await.unwrap();
+    fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
+    // A second provider user who now has the same verified address.
+    let mut other = alice();
+    other["id"] = json!(99);
+    let login = login_as(&fx, &id, other).await.unwrap();
+    assert_eq!(
+        fx.fed.sign_in(&login, &fx.accounts).await.unwrap(),
+        Err(Refusal::LinkedToAnotherUser)
+    );
+    assert_eq!(fx.accounts.get("alice-local").unwrap().links[&id], "4242");
+}
+
+#[tokio::test]
+async fn a_profile_that_says_nothing_about_groups_removes_none() {
+    let (fx, id) = fx_with(|s| {
+        s.user_creation = true;
+        s.group_mappings = [("idp-devs".to_owned(), vec!["developers".to_owned()])]
+            .into_iter()
+            .collect();
+    })
+    .await;
+    let login = login_as(&fx, &id, alice()).await.unwrap();
+    let account = fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
+    let mut silent = alice();
+    silent.as_object_mut().unwrap().remove("groups");
+    let login = login_as(&fx, &id, silent).await.unwrap();
+    assert!(!login.profile.groups_reported);
+    fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
+    assert!(
+        fx.accounts
+            .get(&account)
+            .unwrap()
+            .groups
+            .contains("developers")
     );
 }

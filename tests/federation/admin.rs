@@ -324,7 +324,7 @@ async fn every_preset_makes_a_valid_module() {
     use portcullis::federation::PresetOptions;
     let fx = fx();
     let options = PresetOptions {
-        tenant: Some("contoso.onmicrosoft.com".into()),
+        tenant: Some("9122040d-6c67-4c5b-b112-36a304b66dad".into()),
     };
     for entry in catalogue() {
         let ModuleType::Preset(preset) = entry.module_type else {
@@ -337,7 +337,13 @@ async fn every_preset_makes_a_valid_module() {
         fx.fed.modules().create("root", None, s).await.unwrap();
     }
     // Entra ID needs its tenant, and a tenant cannot add to the URL's path.
-    for tenant in [None, Some("a/b".to_owned()), Some(String::new())] {
+    for tenant in [
+        None,
+        Some("a/b".to_owned()),
+        Some(String::new()),
+        Some("common".to_owned()),
+        Some("contoso.onmicrosoft.com".to_owned()),
+    ] {
         let r = Preset::MicrosoftEntraId.settings(
             "id",
             ProviderSecret::new("s"),

@@ -148,6 +148,10 @@ pub async fn login_as(
     let start = fx.fed.start_login(id).await?;
     let state = state_of(&start.authorization_url);
     fx.fed
-        .complete_login(&start.pending, &format!("code=the-code&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=the-code&state={state}"),
+        )
         .await
 }

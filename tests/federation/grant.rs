@@ -22,6 +22,7 @@ struct Env {
     server: AuthorizationServer,
     store: Arc<MemoryProviderTokenStore>,
     module: ModuleId,
+    users: Arc<MemoryUserDirectory>,
 }
 
 async fn env(extension_grants: &[&str]) -> Env {
@@ -31,7 +32,7 @@ async fn env(extension_grants: &[&str]) -> Env {
     let module = enabled(&fx, "idp", s).await;
     let store = Arc::new(MemoryProviderTokenStore::default());
     let fed = fx.fed.clone().with_provider_tokens(store.clone());
-    let users = MemoryUserDirectory::default();
+    let users = Arc::new(MemoryUserDirectory::default());
     users
         .insert("alice", "alice-pw", Scope::parse("read provider").unwrap())
         .unwrap();
@@ -41,7 +42,7 @@ async fn env(extension_grants: &[&str]) -> Env {
     // The password grant is the shortest way to a host token in a test.
     let mut settings = ServerSettings::new(BASE).unwrap();
     settings.password_grant = true;
-    let server = AuthorizationServer::builder(settings, Arc::new(users))
+    let server = AuthorizationServer::builder(settings, users.clone())
         .clock(Arc::new(fx.clock.clone()))
         .extension_grant(Arc::new(ProviderTokenGrant::new(
             fed.clone(),
@@ -88,6 +89,7 @@ async fn env(extension_grants: &[&str]) -> Env {
         fed,
         server,
         store,
+        users,
         module,
     }
 }
@@ -125,7 +127,11 @@ async fn alice_logs_in(e: &Env, expires_in: u64) {
     let state = state_of(&start.authorization_url);
     let login = e
         .fed
-        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -271,4 +277,56 @@ async fn without_an_extension_grant_type_no_provider_token_is_kept() {
     e.fed.modules().update("root", &e.module, s).await.unwrap();
     alice_logs_in(&e, 3600).await;
     assert!(e.store.get("alice", &e.module).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_refresh_without_scope_keeps_it_and_a_nearly_expired_token_is_refreshed_early() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 3600).await;
+    // 20 seconds before expiry: refreshed rather than handed out to die on the way.
+    e.fx.clock.advance(3600 - 20);
+    route_json(
+        &e.fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "alice-at-2", "token_type": "Bearer", "expires_in": 3600}),
+    );
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.json()["access_token"], "alice-at-2", "{}", r.body());
+    assert_eq!(
+        r.json()["scope"],
+        "profile",
+        "RFC 6749 §5.1: an omitted scope is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_temporarily_unavailable() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 60).await;
+    e.fx.clock.advance(120);
+    e.fx.fetcher.route(
+        HttpMethod::Post,
+        TOKEN,
+        Err(portcullis::store::FetchError::ReadTimeout("idp".into())),
+    );
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.json()["error"], "temporarily_unavailable", "{}", r.body());
+}
+
+#[tokio::test]
+async fn a_user_who_lost_the_scope_gets_no_provider_token() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 3600).await;
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    // The host takes the permission away; the host token is still live.
+    e.users
+        .insert("alice", "alice-pw", Scope::parse("read").unwrap())
+        .unwrap();
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.status(), 400, "{}", r.body());
+    assert_eq!(r.json()["error"], "invalid_grant");
 }

@@ -72,7 +72,11 @@ async fn a_login_maps_the_profile_and_sends_the_verifier_and_redirect_uri() {
     let state = state_of(&start.authorization_url);
     let login = fx
         .fed
-        .complete_login(&start.pending, &format!("code=the-code&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=the-code&state={state}"),
+        )
         .await
         .unwrap();
     let p = &login.profile;
@@ -195,7 +199,11 @@ async fn a_disabled_module_starts_no_login_and_completes_none_in_flight() {
     let state = state_of(&start.authorization_url);
     let r = fx
         .fed
-        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        )
         .await;
     assert_eq!(r.unwrap_err(), LoginError::ModuleDisabled);
     assert!(fx.fetcher.requests().is_empty(), "no call to the provider");
@@ -212,7 +220,11 @@ async fn the_callback_is_checked_before_anything_is_sent() {
         ("code=c".into(), LoginError::StateMismatch),
         (
             format!("code=c&state={state}&state={state}"),
-            LoginError::StateMismatch,
+            LoginError::RepeatedParameter("state"),
+        ),
+        (
+            format!("code=c&code=d&state={state}"),
+            LoginError::RepeatedParameter("code"),
         ),
         // An error on a forged callback is still a forged callback.
         (
@@ -234,9 +246,19 @@ async fn the_callback_is_checked_before_anything_is_sent() {
         (format!("code=&state={state}"), LoginError::MissingCode),
     ];
     for (query, expected) in cases {
-        let r = fx.fed.complete_login(&start.pending, &query).await;
+        let r = fx
+            .fed
+            .complete_login(&start.pending.module, &start.pending, &query)
+            .await;
         assert_eq!(r.unwrap_err(), expected, "{query}");
     }
+    // A callback that arrives at another module's redirect URI is someone else's (a mix-up).
+    let other = enabled(&fx, "other", oauth2()).await;
+    let r = fx
+        .fed
+        .complete_login(&other, &start.pending, &format!("code=c&state={state}"))
+        .await;
+    assert_eq!(r.unwrap_err(), LoginError::WrongCallback);
     assert!(fx.fetcher.requests().is_empty());
 }
 
@@ -249,7 +271,11 @@ async fn a_login_older_than_ten_minutes_is_refused() {
     let state = state_of(&start.authorization_url);
     let r = fx
         .fed
-        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        )
         .await;
     assert_eq!(r.unwrap_err(), LoginError::Expired);
 }
@@ -263,11 +289,22 @@ async fn a_callback_naming_another_issuer_is_refused() {
     let r = fx
         .fed
         .complete_login(
+            &start.pending.module,
             &start.pending,
             &format!("code=c&state={state}&iss=https%3A%2F%2Fevil.example"),
         )
         .await;
     assert_eq!(r.unwrap_err(), LoginError::IssuerMismatch);
+    // Two `iss` values, the right one first, are refused rather than half-read.
+    let r = fx
+        .fed
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}&iss=https%3A%2F%2Fidp.example.com&iss=https%3A%2F%2Fevil.example"),
+        )
+        .await;
+    assert_eq!(r.unwrap_err(), LoginError::RepeatedParameter("iss"));
 }
 
 #[tokio::test]
@@ -282,7 +319,11 @@ async fn provider_answers_that_are_errors_or_quirks() {
             let start = fx_fed.start_login(&id).await.unwrap();
             let state = state_of(&start.authorization_url);
             fx_fed
-                .complete_login(&start.pending, &format!("code=c&state={state}"))
+                .complete_login(
+                    &start.pending.module,
+                    &start.pending,
+                    &format!("code=c&state={state}"),
+                )
                 .await
         }
     };
@@ -524,10 +565,25 @@ async fn an_avatar_endpoint_is_read_as_a_raster_image_within_the_cap() {
     };
     fx.fetcher
         .route(HttpMethod::Get, AVATAR, image("image/png", 2048));
-    let p = login_as(&fx, &id, alice()).await.unwrap().profile;
-    let img = p.avatar_image.unwrap();
+    let login = login_as(&fx, &id, alice()).await.unwrap();
+    let img = login.profile.avatar_image.clone().unwrap();
     assert_eq!(img.content_type, "image/png");
     assert_eq!(img.bytes.len(), 2048);
+    // The image reaches the account, refreshed with the rest on every login.
+    let mut s = fx.fed.modules().get(&id).await.unwrap().settings;
+    s.user_creation = true;
+    fx.fed.modules().update("root", &id, s).await.unwrap();
+    let account = fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
+    assert_eq!(
+        fx.accounts
+            .get(&account)
+            .unwrap()
+            .avatar_image
+            .unwrap()
+            .bytes
+            .len(),
+        2048
+    );
     // Script-capable or non-image types, and oversized images, are dropped; the login goes on.
     for refused in [
         image("image/svg+xml", 10),
@@ -537,5 +593,23 @@ async fn an_avatar_endpoint_is_read_as_a_raster_image_within_the_cap() {
         fx.fetcher.route(HttpMethod::Get, AVATAR, refused);
         let p = login_as(&fx, &id, alice()).await.unwrap().profile;
         assert!(p.avatar_image.is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_avatar_url_is_a_web_url_or_nothing() {
+    let fx = fx();
+    let id = enabled(&fx, "idp", oauth2()).await;
+    for (value, kept) in [
+        ("https://img.example.com/a.png", true),
+        ("HTTP://img.example.com/a.png", true),
+        ("javascript:alert(1)", false),
+        ("data:image/svg+xml,<svg onload=alert(1)>", false),
+        ("//img.example.com/a.png", false),
+    ] {
+        let mut profile = alice();
+        profile["avatar_url"] = json!(value);
+        let p = login_as(&fx, &id, profile).await.unwrap().profile;
+        assert_eq!(p.avatar_url.is_some(), kept, "{value}");
     }
 }

@@ -76,7 +76,11 @@ async fn login_with(
     route_json(fx, HttpMethod::Get, USER_INFO, 200, user_info);
     let state = state_of(&start.authorization_url);
     fx.fed
-        .complete_login(&start.pending, &format!("code=c&state={state}"))
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        )
         .await
 }
 
@@ -154,6 +158,23 @@ async fn an_id_token_failing_a_check_refuses_the_login() {
             Box::new(|n| sign(&claims(n), Algorithm::HS256)),
         ),
         ("not a JWT", Box::new(|_| "garbage".into())),
+        // A token the provider signed for some other purpose, without an audience or issuer.
+        (
+            "signature",
+            with(|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+        ),
+        (
+            "signature",
+            with(|c| {
+                c.as_object_mut().unwrap().remove("iss");
+            }),
+        ),
+        (
+            "iss",
+            with(|c| c["iss"] = json!([IDP, "https://evil.example"])),
+        ),
         (
             "signature",
             Box::new(|n| {
@@ -231,5 +252,83 @@ async fn discovery_reads_the_providers_configuration() {
         discover(&*fx.fetcher, "https://other.example.com")
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_oauth2_module_that_knows_the_keys_checks_an_id_token_it_is_sent() {
+    let fx = fx();
+    let mut s = oauth2();
+    s.endpoints.issuer = Some(IDP.into());
+    s.endpoints.jwks = Some(url(JWKS));
+    let id = enabled(&fx, "plain", s).await;
+    publish_keys(&fx);
+    let mut forged = claims("no-nonce-in-oauth2");
+    forged["aud"] = json!("someone-else");
+    route_json(
+        &fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "at", "token_type": "Bearer",
+               "id_token": sign(&forged, Algorithm::ES256)}),
+    );
+    route_json(&fx, HttpMethod::Get, USER_INFO, 200, alice());
+    let start = fx.fed.start_login(&id).await.unwrap();
+    let state = state_of(&start.authorization_url);
+    let r = fx
+        .fed
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}"),
+        )
+        .await;
+    assert!(matches!(r, Err(LoginError::IdToken(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn user_info_without_a_sub_is_not_merged_into_an_id_tokens_claims() {
+    let fx = oidc_fx().await;
+    let r = login_with(
+        &fx,
+        |n| sign(&claims(n), Algorithm::ES256),
+        json!({"name": "Mallory", "email": "mallory@example.com"}),
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(LoginError::BadResponse { endpoint: "user_info", problem }) if problem.contains("sub")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_login_started_without_a_nonce_cannot_complete_as_openid_connect() {
+    let fx = fx();
+    let mut s = oidc();
+    s.module_type = ModuleType::OAuth2;
+    let id = enabled(&fx, "oidc", s).await;
+    publish_keys(&fx);
+    let start = fx.fed.start_login(&id).await.unwrap();
+    // The administrator switches the module to OpenID Connect while the user is away.
+    let mut s = fx.fed.modules().get(&id).await.unwrap().settings;
+    s.module_type = ModuleType::OpenIdConnect;
+    fx.fed.modules().update("root", &id, s).await.unwrap();
+    route_json(
+        &fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "at", "token_type": "Bearer",
+               "id_token": sign(&claims("whatever"), Algorithm::ES256)}),
+    );
+    let state = state_of(&start.authorization_url);
+    let r = fx
+        .fed
+        .complete_login(&id, &start.pending, &format!("code=c&state={state}"))
+        .await;
+    assert!(
+        matches!(&r, Err(LoginError::IdToken(why)) if why.contains("nonce")),
+        "{r:?}"
     );
 }

@@ -18,6 +18,22 @@ impl AuthorizationServer {
         };
         let decision = ext.grant(&ctx, client, params).await?;
         if let Some(external) = &decision.external {
+            // A token from elsewhere is still handed out for a user: the user must hold, now,
+            // every scope the grant relied on (a user removed or narrowed since the host token
+            // was issued gets nothing).
+            let still_held = decision.scope.is_empty()
+                || decision.scope.is_subset(
+                    &self
+                        .for_user(decision.scope.clone(), decision.subject.as_deref())
+                        .await
+                        .unwrap_or_default(),
+                );
+            if !still_held {
+                return Err(OAuthError::new(
+                    crate::error::ErrorCode::InvalidGrant,
+                    "subject_token: its user no longer holds the scope this grant needs",
+                ));
+            }
             return Ok(super::response::external_body(
                 external,
                 decision.issued_token_type.as_deref(),
