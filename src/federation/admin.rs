@@ -133,19 +133,31 @@ impl AuthModules {
         Ok(self.store.audit(id).await?)
     }
 
-    /// Replaces a module's settings.
+    /// Replaces a module's settings, if the module is still at `revision` (the
+    /// [`AuthModule::revision`] the administrator's form was filled from): two administrators
+    /// editing at once must not silently undo each other's changes.
     pub async fn update(
         &self,
         actor: &str,
         id: &ModuleId,
+        revision: u64,
         settings: ModuleSettings,
     ) -> Result<AuthModule, ModuleError> {
         settings.validate()?;
         let mut module = self.get(id).await?;
+        if module.revision != revision {
+            return Err(ModuleError::Conflict);
+        }
         let mut changes = audit::diff(Some(&module.settings), Some(&settings));
         changes.extend(audit::secret_change(&module.settings, &settings));
         module.settings = settings;
-        self.store.update(module.clone()).await?;
+        self.store
+            .update(module.clone())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => ModuleError::Conflict,
+                e => ModuleError::Store(e),
+            })?;
         self.record(actor, id, AuditAction::Updated, changes)
             .await?;
         self.get(id).await

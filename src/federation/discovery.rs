@@ -33,6 +33,17 @@ pub async fn discover(fetcher: &dyn HttpFetcher, issuer: &str) -> Result<Endpoin
     if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
         return Err(fail("issuer: the document names a different issuer".into()));
     }
+    // RFC 9700 §2.1.1: every login uses PKCE S256; a provider that lists its methods must list
+    // that one.
+    if let Some(methods) = doc
+        .get("code_challenge_methods_supported")
+        .and_then(Value::as_array)
+        && !methods.iter().any(|m| m.as_str() == Some("S256"))
+    {
+        return Err(fail(
+            "code_challenge_methods_supported: does not list S256, which every login uses".into(),
+        ));
+    }
     let url = |name: &str| -> Result<Option<Url>, ModuleError> {
         match doc.get(name).and_then(Value::as_str) {
             None => Ok(None),

@@ -378,6 +378,25 @@ impl ModuleSettings {
             {
                 return invalid(field, "must be https (http only for a loopback host)");
             }
+            // Credentials belong in the client secret, which is redacted; a URL is shown and
+            // logged as it is.
+            if let Some(url) = url
+                && (!url.username().is_empty() || url.password().is_some())
+            {
+                return invalid(field, "must not carry a user name or password");
+            }
+        }
+        // OpenID Connect Discovery §3: the issuer is an https URL (http on loopback, for
+        // development).
+        if let Some(issuer) = &self.endpoints.issuer {
+            let ok = Url::parse(issuer)
+                .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)));
+            if !ok {
+                return invalid(
+                    "endpoints.issuer",
+                    "must be an https URL (http only for a loopback host)",
+                );
+            }
         }
         if let Some(logout) = &self.endpoints.logout
             && !matches!(logout.scheme(), "https" | "http")
@@ -472,6 +491,9 @@ pub enum ModuleError {
     /// A module with this ID exists already.
     #[error("an auth module with this ID exists already")]
     Duplicate,
+    /// The module was changed since the administrator read it; read it again.
+    #[error("the auth module was changed by someone else; reload it and try again")]
+    Conflict,
     /// The action could lock users out and was not confirmed.
     #[error("{0}; repeat with confirmation to proceed")]
     NeedsConfirmation(&'static str),

@@ -152,6 +152,12 @@ fn token_form(settings: &ModuleSettings, grant: &[(&str, &str)]) -> (String, Opt
         form.append_pair(name, value);
     }
     let authorization = match settings.credentials {
+        // A client without a secret (a public client at the provider) names itself in the
+        // body (RFC 6749 §3.2.1); an empty Basic password is not a credential.
+        CredentialsIn::Basic if settings.client_secret.is_empty() => {
+            form.append_pair("client_id", &settings.client_id);
+            None
+        }
         CredentialsIn::Basic => {
             // RFC 6749 §2.3.1: each part is form-encoded before joining and base64.
             let enc =

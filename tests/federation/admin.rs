@@ -77,6 +77,12 @@ async fn settings_that_break_a_rule_are_refused_naming_the_field() {
             s.endpoints.authorization = url("ftp://idp.example.com/a")
         }),
         ("endpoints.user_info", |s| s.endpoints.user_info = None),
+        ("endpoints.token", |s| {
+            s.endpoints.token = url("https://user:pw@idp.example.com/token")
+        }),
+        ("endpoints.issuer", |s| {
+            s.endpoints.issuer = Some("http://idp.example.com".into())
+        }),
         ("mapping.user_id", |s| s.mapping.user_id = None),
         ("extension_grant_type", |s| {
             s.extension_grant_type = Some("provider-token".into())
@@ -217,7 +223,13 @@ async fn every_change_is_audited_with_who_when_and_old_and_new_values() {
     s.scopes = ModuleSettings::parse_scopes("profile email groups");
     s.client_secret = ProviderSecret::new("rotated-secret");
     s.user_creation = true;
-    m.update("dave", &id, s).await.unwrap();
+    let revision = m.get(&id).await.unwrap().revision;
+    // A form filled from an older revision is refused, not applied over someone's change.
+    assert!(matches!(
+        m.update("dave", &id, revision + 1, s.clone()).await,
+        Err(ModuleError::Conflict)
+    ));
+    m.update("dave", &id, revision, s).await.unwrap();
     m.rename("dave", &id, "Corporate SSO", Some("corp.png".into()))
         .await
         .unwrap();
@@ -282,7 +294,12 @@ async fn the_logout_url_is_where_to_go_after_the_hosts_own_logout() {
     assert_eq!(fx.fed.modules().logout_url(&id).await.unwrap(), None);
     let mut s = oauth2();
     s.endpoints.logout = Some(url("https://idp.example.com/logout"));
-    fx.fed.modules().update("root", &id, s).await.unwrap();
+    let revision = fx.fed.modules().get(&id).await.unwrap().revision;
+    fx.fed
+        .modules()
+        .update("root", &id, revision, s)
+        .await
+        .unwrap();
     assert_eq!(
         fx.fed
             .modules()

@@ -272,9 +272,14 @@ async fn a_client_uses_the_grant_only_once_an_administrator_lists_it() {
 #[tokio::test]
 async fn without_an_extension_grant_type_no_provider_token_is_kept() {
     let e = env(&[GRANT]).await;
-    let mut s = e.fed.modules().get(&e.module).await.unwrap().settings;
+    let current = e.fed.modules().get(&e.module).await.unwrap();
+    let (revision, mut s) = (current.revision, current.settings);
     s.extension_grant_type = None;
-    e.fed.modules().update("root", &e.module, s).await.unwrap();
+    e.fed
+        .modules()
+        .update("root", &e.module, revision, s)
+        .await
+        .unwrap();
     alice_logs_in(&e, 3600).await;
     assert!(e.store.get("alice", &e.module).await.unwrap().is_none());
 }

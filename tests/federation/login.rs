@@ -148,6 +148,16 @@ async fn credentials_go_in_basic_auth_form_encoded_or_in_the_body_as_configured(
     login_as(&fx.0, &fx.1, alice()).await.unwrap();
     let token = fx.0.fetcher.requests()[0].clone();
     assert!(token.headers.iter().all(|(n, _)| n != "Authorization"));
+    // Without a secret, Basic has nothing to send: the client ID goes in the body.
+    let fx2 =
+        fx_with(|s| s.client_secret = portcullis::federation::ProviderSecret::default()).await;
+    login_as(&fx2.0, &fx2.1, alice()).await.unwrap();
+    let token2 = fx2.0.fetcher.requests()[0].clone();
+    assert!(token2.headers.iter().all(|(n, _)| n != "Authorization"));
+    assert_eq!(
+        get(&form_of(&token2.body), "client_id"),
+        Some("host-at-idp")
+    );
     let form = form_of(&token.body);
     assert_eq!(get(&form, "client_id"), Some("host-at-idp"));
     assert_eq!(get(&form, "client_secret"), Some("s3cret&=+"));
@@ -570,9 +580,14 @@ async fn an_avatar_endpoint_is_read_as_a_raster_image_within_the_cap() {
     assert_eq!(img.content_type, "image/png");
     assert_eq!(img.bytes.len(), 2048);
     // The image reaches the account, refreshed with the rest on every login.
-    let mut s = fx.fed.modules().get(&id).await.unwrap().settings;
+    let current = fx.fed.modules().get(&id).await.unwrap();
+    let (revision, mut s) = (current.revision, current.settings);
     s.user_creation = true;
-    fx.fed.modules().update("root", &id, s).await.unwrap();
+    fx.fed
+        .modules()
+        .update("root", &id, revision, s)
+        .await
+        .unwrap();
     let account = fx.fed.sign_in(&login, &fx.accounts).await.unwrap().unwrap();
     assert_eq!(
         fx.accounts

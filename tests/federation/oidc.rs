@@ -253,6 +253,18 @@ async fn discovery_reads_the_providers_configuration() {
             .await
             .is_err()
     );
+    // A provider that lists its PKCE methods without S256 cannot serve a login.
+    route_json(
+        &fx,
+        HttpMethod::Get,
+        "https://plain.example.com/.well-known/openid-configuration",
+        200,
+        json!({"issuer": "https://plain.example.com", "authorization_endpoint": "https://x/a",
+               "token_endpoint": "https://x/t", "jwks_uri": "https://x/j",
+               "code_challenge_methods_supported": ["plain"]}),
+    );
+    let e = discover(&*fx.fetcher, "https://plain.example.com").await;
+    assert!(format!("{e:?}").contains("S256"), "{e:?}");
 }
 
 #[tokio::test]
@@ -311,9 +323,14 @@ async fn a_login_started_without_a_nonce_cannot_complete_as_openid_connect() {
     publish_keys(&fx);
     let start = fx.fed.start_login(&id).await.unwrap();
     // The administrator switches the module to OpenID Connect while the user is away.
-    let mut s = fx.fed.modules().get(&id).await.unwrap().settings;
+    let current = fx.fed.modules().get(&id).await.unwrap();
+    let (revision, mut s) = (current.revision, current.settings);
     s.module_type = ModuleType::OpenIdConnect;
-    fx.fed.modules().update("root", &id, s).await.unwrap();
+    fx.fed
+        .modules()
+        .update("root", &id, revision, s)
+        .await
+        .unwrap();
     route_json(
         &fx,
         HttpMethod::Post,
