@@ -1,7 +1,8 @@
 //! The extension grant that trades a host access token for the provider access token of the
 //! user behind it (the seed's "extension grant type").
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -23,6 +24,7 @@ use crate::store::{ProviderTokenStore, TokenHash, TokenKind};
 /// `extension_grants`, and only with a host token that it holds itself and that carries
 /// `required_scope`.
 pub struct ProviderTokenGrant {
+    refreshing: Mutex<HashSet<(String, ModuleId)>>,
     federation: Federation,
     module: ModuleId,
     grant_type: String,
@@ -51,12 +53,44 @@ impl ProviderTokenGrant {
         tokens: Arc<dyn ProviderTokenStore>,
     ) -> Self {
         ProviderTokenGrant {
+            refreshing: Mutex::default(),
             federation,
             module,
             grant_type: grant_type.into(),
             required_scope: required_scope.into(),
             tokens,
         }
+    }
+}
+
+/// A refresh in flight for one user and module; dropping it (also when the request is
+/// cancelled) lets the next one start.
+struct RefreshGuard<'a> {
+    set: &'a Mutex<HashSet<(String, ModuleId)>>,
+    key: (String, ModuleId),
+}
+
+impl<'a> RefreshGuard<'a> {
+    fn take(
+        set: &'a Mutex<HashSet<(String, ModuleId)>>,
+        user: &str,
+        module: &ModuleId,
+    ) -> Option<Self> {
+        let key = (user.to_owned(), module.clone());
+        let fresh = set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+        fresh.then_some(RefreshGuard { set, key })
+    }
+}
+
+impl Drop for RefreshGuard<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }
 
@@ -144,6 +178,15 @@ impl ExtensionGrant for ProviderTokenGrant {
                      must log in through the auth module again",
                 ));
             };
+            // One refresh at a time per user and module: two requests presenting the same
+            // refresh token to a provider that rotates them would look like a stolen token
+            // (RFC 9700 §4.14.2) and could revoke the user's whole grant there.
+            let Some(_refreshing) = RefreshGuard::take(&self.refreshing, user, &module.id) else {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the provider token is being refreshed; try again in a moment",
+                ));
+            };
             let grant = [
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh.secret()),
@@ -154,18 +197,28 @@ impl ExtensionGrant for ProviderTokenGrant {
                 &grant,
                 ctx.now,
             )
-            .await
-            .map_err(|e| match e {
+            .await;
+            let fresh = match fresh {
+                Ok(fresh) => fresh,
                 // The provider is slow or away: the client may try again later (RFC 6749
                 // §5.2 has no code for it; `temporarily_unavailable` says it best).
-                super::LoginError::Timeout { .. } | super::LoginError::Unreachable { .. } => {
-                    OAuthError::new(
+                Err(
+                    e @ (super::LoginError::Timeout { .. } | super::LoginError::Unreachable { .. }),
+                ) => {
+                    return Err(OAuthError::new(
                         ErrorCode::TemporarilyUnavailable,
                         format!("the provider could not refresh the token: {e}"),
-                    )
+                    ));
                 }
-                e => invalid_grant(&format!("the provider refused the refresh: {e}")),
-            })?;
+                // Refused: the tokens are dead, and asking again would only ask again.
+                Err(e) => {
+                    self.tokens.remove(user, &module.id).await?;
+                    return Err(invalid_grant(&format!(
+                        "the provider refused the refresh ({e}); the user must log in through \
+                         the auth module again"
+                    )));
+                }
+            };
             tokens = super::ProviderTokens {
                 // A provider that does not rotate refresh tokens keeps the old one valid, and
                 // one that leaves out `scope` kept it unchanged (RFC 6749 §5.1).

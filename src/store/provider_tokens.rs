@@ -18,6 +18,9 @@ pub trait ProviderTokenStore: Send + Sync {
         module: &ModuleId,
     ) -> Result<Option<ProviderTokens>, StoreError>;
 
+    /// Forgets the tokens for `user` from `module` (the provider refused to refresh them).
+    async fn remove(&self, user: &str, module: &ModuleId) -> Result<(), StoreError>;
+
     /// Keeps (or replaces) the tokens for `user` from `module`.
     async fn put(
         &self,
@@ -42,6 +45,14 @@ impl std::fmt::Debug for MemoryProviderTokenStore {
 
 #[async_trait]
 impl ProviderTokenStore for MemoryProviderTokenStore {
+    async fn remove(&self, user: &str, module: &ModuleId) -> Result<(), StoreError> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(user.to_owned(), module.clone()));
+        Ok(())
+    }
+
     async fn get(
         &self,
         user: &str,

@@ -335,3 +335,115 @@ async fn a_user_who_lost_the_scope_gets_no_provider_token() {
     assert_eq!(r.status(), 400, "{}", r.body());
     assert_eq!(r.json()["error"], "invalid_grant");
 }
+
+#[tokio::test]
+async fn tokens_the_provider_refuses_to_refresh_are_forgotten() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 60).await;
+    e.fx.clock.advance(120);
+    route_json(
+        &e.fx,
+        HttpMethod::Post,
+        TOKEN,
+        400,
+        json!({"error": "invalid_grant"}),
+    );
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.body());
+    assert!(e.store.get("alice", &e.module).await.unwrap().is_none());
+    // The next call does not ask the provider again.
+    let asked = e.fx.fetcher.requests().len();
+    let r = trade(&e, "app", &token).await;
+    assert_eq!(r.json()["error"], "invalid_grant");
+    assert_eq!(e.fx.fetcher.requests().len(), asked);
+}
+
+/// A fetcher whose token endpoint waits until released, so two refreshes can overlap.
+struct Gate {
+    inner: Arc<portcullis::store::memory::MemoryFetcher>,
+    open: tokio::sync::Notify,
+}
+
+#[portcullis::async_trait]
+impl portcullis::store::HttpFetcher for Gate {
+    async fn fetch(
+        &self,
+        request: portcullis::store::HttpRequest,
+    ) -> Result<portcullis::store::HttpResponse, portcullis::store::FetchError> {
+        if request.url.as_str() == TOKEN
+            && url::form_urlencoded::parse(&request.body)
+                .any(|(k, v)| k == "grant_type" && v == "refresh_token")
+        {
+            self.open.notified().await;
+        }
+        self.inner.fetch(request).await
+    }
+}
+
+#[tokio::test]
+async fn one_refresh_at_a_time_per_user_and_module() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 60).await;
+    e.fx.clock.advance(120);
+    route_json(
+        &e.fx,
+        HttpMethod::Post,
+        TOKEN,
+        200,
+        json!({"access_token": "alice-at-2", "token_type": "Bearer", "expires_in": 3600}),
+    );
+    // The grant again, over a fetcher that holds refreshes until released.
+    let gate = Arc::new(Gate {
+        inner: e.fx.fetcher.clone(),
+        open: tokio::sync::Notify::new(),
+    });
+    let fed = portcullis::federation::Federation::new(e.fed.modules().clone(), gate.clone());
+    let grant = ProviderTokenGrant::new(fed, e.module.clone(), GRANT, "provider", e.store.clone());
+    let token = host_token(&e, "app", "alice", "read provider").await;
+    let ctx = portcullis::server::GrantContext {
+        tokens: e.server.tokens().as_ref(),
+        clients: e.server.clients().store().as_ref(),
+        now: portcullis::Timestamp(NOW + 120),
+    };
+    let client = e
+        .server
+        .clients()
+        .get(&portcullis::ClientId::new("app").unwrap())
+        .await
+        .unwrap();
+    let form = format!("subject_token={token}");
+    let params = Params::parse(&form);
+    use portcullis::server::ExtensionGrant as _;
+    let first = grant.grant(&ctx, &client, &params);
+    tokio::pin!(first);
+    // Start the first refresh, which waits at the gate.
+    assert!(futures_poll_once(first.as_mut()).await.is_none());
+    // A second request meanwhile does not refresh again.
+    // (Bounded, so that a broken rule fails the test instead of hanging it at the gate.)
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        grant.grant(&ctx, &client, &params),
+    )
+    .await
+    .expect("a second refresh must not start while one is in flight");
+    assert_eq!(
+        second.unwrap_err().code,
+        portcullis::ErrorCode::TemporarilyUnavailable
+    );
+    gate.open.notify_one();
+    let done = first.await.unwrap();
+    assert_eq!(done.external.unwrap().access_token.secret(), "alice-at-2");
+}
+
+/// Polls a future once: `Some` if it finished.
+async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Output> {
+    let mut f = f;
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut f).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
