@@ -139,9 +139,14 @@ pub(crate) fn map_profile(
     }
     // The host will put this URL in an `<img>`: only web URLs, never `javascript:` or `data:`.
     .filter(|url| {
-        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-        lower.starts_with("https://") || lower.starts_with("http://")
+        let scheme = |s: &str| url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        scheme("https://") || scheme("http://")
     });
+    let groups = mapping
+        .groups
+        .as_ref()
+        .map(|p| p.strings(profile))
+        .unwrap_or_default();
     let provider_said = mapping
         .email_verified
         .as_ref()
@@ -155,11 +160,9 @@ pub(crate) fn map_profile(
         email_verification: EmailVerification::settle(provider_said, email_auto_verify),
         avatar_url,
         avatar_image: None,
-        groups: mapping
-            .groups
-            .as_ref()
-            .map(|p| p.strings(profile))
-            .unwrap_or_default(),
-        groups_reported: mapping.groups.as_ref().is_some_and(|p| p.present(profile)),
+        // Only an empty result needs the second look: was it `[]`, or nothing at all?
+        groups_reported: !groups.is_empty()
+            || mapping.groups.as_ref().is_some_and(|p| p.present(profile)),
+        groups,
     })
 }
