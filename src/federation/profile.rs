@@ -139,7 +139,10 @@ pub(crate) fn map_profile(
     }
     // The host will put this URL in an `<img>`: only web URLs, never `javascript:` or `data:`.
     .filter(|url| {
-        let scheme = |s: &str| url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        let scheme = |s: &str| {
+            url.get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+        };
         scheme("https://") || scheme("http://")
     });
     let groups = mapping
