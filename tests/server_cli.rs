@@ -83,3 +83,47 @@ fn the_seed_is_checked_before_the_port_is_bound() {
         "the field is named once: {err}"
     );
 }
+
+#[test]
+fn each_auth_modules_redirect_uri_is_printed_at_start() {
+    use std::io::BufRead as _;
+    let path = seed(
+        "modules",
+        r#"{"auth_modules": [{
+            "id": "corp", "name": "Corporate SSO", "type": "oauth2", "client_id": "c",
+            "endpoints": {"authorization": "https://sso.example.com/authorize",
+                          "token": "https://sso.example.com/token",
+                          "user_info": "https://sso.example.com/userinfo"},
+            "mapping": {"user_id": "sub"}, "default": true
+        }]}"#,
+    );
+    let mut child = Command::new(server_binary())
+        .args(["--seed", &path, "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the example server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("read");
+        let done = line.starts_with("Press Ctrl-C");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let issuer = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("issuer").map(str::trim))
+        .expect("the issuer line")
+        .to_owned();
+    let expected =
+        format!("  corp (Corporate SSO, default)  redirect URI {issuer}/login/corp/callback");
+    assert!(
+        printed.contains(&expected),
+        "{expected:?} not in {printed:#?}"
+    );
+}
