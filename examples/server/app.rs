@@ -239,16 +239,7 @@ impl App {
                 module,
             },
         );
-        // `Secure` whenever the issuer is https: the cookie is the login.
-        let secure = if self.issuer.starts_with("https:") {
-            "; Secure"
-        } else {
-            ""
-        };
-        HeaderValue::from_str(&format!(
-            "portcullis_session={id}; Path=/; HttpOnly; SameSite=Lax{secure}"
-        ))
-        .ok()
+        self.cookie("portcullis_session", &id, "/")
     }
 
     /// Ends the request's session, returning it.

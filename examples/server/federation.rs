@@ -304,7 +304,9 @@ impl App {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, path: &str) -> Option<HeaderValue> {
+    /// A session-scoped cookie; `Secure` whenever the issuer is https (the cookie is the
+    /// login).
+    pub(crate) fn cookie(&self, name: &str, value: &str, path: &str) -> Option<HeaderValue> {
         let secure = if self.issuer.starts_with("https:") {
             "; Secure"
         } else {

@@ -125,12 +125,7 @@ impl Federation {
         login: &FederatedLogin,
         accounts: &dyn AccountDirectory,
     ) -> Result<AccountDecision, LoginError> {
-        let module = self
-            .modules()
-            .store()
-            .get(&login.profile.module)
-            .await?
-            .ok_or(LoginError::UnknownModule)?;
+        let module = self.module(&login.profile.module).await?;
         decide(&module.settings, login, accounts).await
     }
 
@@ -141,12 +136,7 @@ impl Federation {
         login: &FederatedLogin,
         accounts: &dyn AccountDirectory,
     ) -> Result<Result<String, Refusal>, LoginError> {
-        let module = self
-            .modules()
-            .store()
-            .get(&login.profile.module)
-            .await?
-            .ok_or(LoginError::UnknownModule)?;
+        let module = self.module(&login.profile.module).await?;
         if !module.enabled {
             return Err(LoginError::ModuleDisabled);
         }

@@ -13,17 +13,7 @@ use crate::store::HttpFetcher;
 
 /// Asymmetric algorithms only: an HMAC-signed ID token would be checked with the client
 /// secret, which the host shares with nobody but would then have to trust as a signing key.
-const ALGORITHMS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+const ALGORITHMS: &[Algorithm] = crate::token::ASYMMETRIC_ALGORITHMS;
 
 /// How far the provider's clock may be off.
 const LEEWAY: u64 = 60;

@@ -161,7 +161,7 @@ impl Federation {
         self.start(module, true)
     }
 
-    async fn module(&self, id: &ModuleId) -> Result<AuthModule, LoginError> {
+    pub(crate) async fn module(&self, id: &ModuleId) -> Result<AuthModule, LoginError> {
         self.modules
             .store()
             .get(id)

@@ -55,12 +55,7 @@ impl Federation {
         if !pending.is_test() {
             return Err(LoginError::StateMismatch);
         }
-        let module = self
-            .modules()
-            .store()
-            .get(&pending.module)
-            .await?
-            .ok_or(LoginError::UnknownModule)?;
+        let module = self.module(&pending.module).await?;
         let mut steps = Vec::new();
         let login = self
             .complete(&module, pending, callback_query, &mut steps)

@@ -121,6 +121,20 @@ impl JwtSigner {
     }
 }
 
+/// The asymmetric JWS algorithms the crate verifies with a published key: RSA PKCS#1 and PSS,
+/// ECDSA on P-256 and P-384, and Ed25519.
+pub(crate) const ASYMMETRIC_ALGORITHMS: &[jsonwebtoken::Algorithm] = &[
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::RS384,
+    jsonwebtoken::Algorithm::RS512,
+    jsonwebtoken::Algorithm::PS256,
+    jsonwebtoken::Algorithm::PS384,
+    jsonwebtoken::Algorithm::PS512,
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::ES384,
+    jsonwebtoken::Algorithm::EdDSA,
+];
+
 /// The JWKS document (RFC 7517 §5) for `format`: the signer's public key, or no keys.
 pub fn jwks(format: &TokenFormat) -> serde_json::Value {
     let keys: Vec<&Jwk> = match format {

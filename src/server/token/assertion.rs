@@ -25,17 +25,7 @@ const MAX_REMEMBERED: usize = 100_000;
 
 /// The signature algorithms accepted: asymmetric only. A document cannot share a secret, so an
 /// HMAC "signature" would be keyed by something public.
-const ALGORITHMS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+const ALGORITHMS: &[Algorithm] = crate::token::ASYMMETRIC_ALGORITHMS;
 
 /// The names `token_endpoint_auth_signing_alg_values_supported` lists.
 pub(crate) const ALGORITHM_NAMES: &[&str] = &[
