@@ -356,6 +356,7 @@ async fn the_modules_timeouts_bound_a_provider_that_never_answers() {
             avatar: None,
             jwks: None,
             issuer: None,
+            iss_required: false,
         },
     );
     s.client_id = "host".into();

@@ -219,6 +219,7 @@ async fn module_settings(
                     avatar: e.avatar.clone(),
                     jwks: e.jwks.clone(),
                     issuer: issuer.clone(),
+                    iss_required: false,
                 },
                 (None, Some(issuer)) => portcullis::federation::discover(fetcher, issuer)
                     .await

@@ -128,6 +128,8 @@ pub async fn configuration(State(app): State<Arc<App>>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],
+        // The library puts `iss` on every authorization response (RFC 9207).
+        "authorization_response_iss_parameter_supported": true,
         "scopes_supported": app.server.settings().scopes_supported,
     }))
     .into_response()

@@ -64,5 +64,9 @@ pub async fn discover(fetcher: &dyn HttpFetcher, issuer: &str) -> Result<Endpoin
         avatar: None,
         jwks: Some(required("jwks_uri")?),
         issuer: Some(issuer.to_owned()),
+        iss_required: doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }

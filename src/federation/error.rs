@@ -23,7 +23,9 @@ pub enum LoginError {
     #[error("{0}: appears more than once in the callback")]
     RepeatedParameter(&'static str),
     /// The callback came from a different issuer than the module's (RFC 9207 `iss`).
-    #[error("iss: the callback names a different provider (RFC 9207)")]
+    #[error(
+        "iss: the callback names a different provider, or none where one is required (RFC 9207)"
+    )]
     IssuerMismatch,
     /// The session's login was started as an administrator's test login, which never signs
     /// anyone in.

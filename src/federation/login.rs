@@ -375,6 +375,9 @@ impl Federation {
         }
         // RFC 9207 §2.4: a provider that names itself must be the module's provider
         // (mix-up attacks, RFC 9700 §4.4).
+        if settings.endpoints.iss_required && one("iss").is_none() {
+            return Err(LoginError::IssuerMismatch);
+        }
         if let (Some(iss), Some(expected)) = (one("iss"), settings.endpoints.issuer.as_deref())
             && iss != expected
         {

@@ -142,8 +142,14 @@ pub struct Endpoints {
     pub avatar: Option<Url>,
     /// The provider's signing keys, for checking ID tokens.
     pub jwks: Option<Url>,
-    /// The provider's issuer identifier: an ID token's `iss` must equal it.
+    /// The provider's issuer identifier: an ID token's `iss` must equal it, and so must a
+    /// callback's `iss` parameter (RFC 9207) when it has one.
     pub issuer: Option<String>,
+    /// The provider sends `iss` with every authorization response (its metadata says
+    /// `authorization_response_iss_parameter_supported`): a callback without one is refused
+    /// (RFC 9207 §2.4).
+    #[serde(default)]
+    pub iss_required: bool,
 }
 
 /// Where each account attribute is read from in the provider's profile.
@@ -405,6 +411,9 @@ impl ModuleSettings {
         }
         if self.mapping.user_id.is_none() {
             return invalid("mapping.user_id", "must be set: accounts are linked by it");
+        }
+        if self.endpoints.iss_required && self.endpoints.issuer.is_none() {
+            return invalid("endpoints.issuer", "must be set when iss_required is on");
         }
         if self.module_type.is_openid_connect() {
             if self.endpoints.issuer.is_none() {

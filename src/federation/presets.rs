@@ -136,6 +136,7 @@ impl Preset {
                     avatar: None,
                     jwks: None,
                     issuer: None,
+                    iss_required: false,
                 },
                 MappingText {
                     user_id: Some("uuid ?: account_id".into()),
@@ -158,6 +159,7 @@ impl Preset {
                     avatar: None,
                     jwks: None,
                     issuer: None,
+                    iss_required: false,
                 },
                 MappingText {
                     user_id: Some("id".into()),
@@ -180,6 +182,7 @@ impl Preset {
                     avatar: None,
                     jwks: None,
                     issuer: None,
+                    iss_required: false,
                 },
                 MappingText {
                     user_id: Some("id".into()),
@@ -201,6 +204,7 @@ impl Preset {
                     avatar: None,
                     jwks: Some(url("https://www.googleapis.com/oauth2/v3/certs")?),
                     issuer: Some("https://accounts.google.com".into()),
+                    iss_required: false,
                 },
                 MappingText {
                     user_id: Some("sub".into()),
@@ -242,6 +246,7 @@ impl Preset {
                         avatar: None,
                         jwks: Some(url(&format!("{base}/discovery/v2.0/keys"))?),
                         issuer: Some(format!("{base}/v2.0")),
+                        iss_required: false,
                     },
                     MappingText {
                         user_id: Some("oid ?: sub".into()),

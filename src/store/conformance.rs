@@ -719,6 +719,7 @@ fn module(id: &crate::federation::ModuleId, name: &str) -> crate::federation::Au
             avatar: None,
             jwks: None,
             issuer: None,
+            iss_required: false,
         },
     );
     settings.client_id = "conformance".into();

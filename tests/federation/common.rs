@@ -64,6 +64,7 @@ pub fn oauth2() -> ModuleSettings {
             avatar: None,
             jwks: None,
             issuer: None,
+            iss_required: false,
         },
     );
     s.client_id = "host-at-idp".into();

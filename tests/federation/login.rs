@@ -315,6 +315,19 @@ async fn a_callback_naming_another_issuer_is_refused() {
         )
         .await;
     assert_eq!(r.unwrap_err(), LoginError::RepeatedParameter("iss"));
+    // A provider that always names itself must name itself this time too.
+    let (fx, id) = fx_with(|s| {
+        s.endpoints.issuer = Some(IDP.into());
+        s.endpoints.iss_required = true;
+    })
+    .await;
+    let start = fx.fed.start_login(&id).await.unwrap();
+    let state = state_of(&start.authorization_url);
+    let r = fx
+        .fed
+        .complete_login(&id, &start.pending, &format!("code=c&state={state}"))
+        .await;
+    assert_eq!(r.unwrap_err(), LoginError::IssuerMismatch);
 }
 
 #[tokio::test]

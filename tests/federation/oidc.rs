@@ -232,10 +232,15 @@ async fn discovery_reads_the_providers_configuration() {
             "token_endpoint": TOKEN,
             "userinfo_endpoint": USER_INFO,
             "jwks_uri": JWKS,
-            "end_session_endpoint": "https://idp.example.com/logout"
+            "end_session_endpoint": "https://idp.example.com/logout",
+            "authorization_response_iss_parameter_supported": true
         }),
     );
     let e = discover(&*fx.fetcher, IDP).await.unwrap();
+    assert!(
+        e.iss_required,
+        "RFC 9207 §2.4: the metadata says every response names the issuer"
+    );
     assert_eq!(e.token.as_str(), TOKEN);
     assert_eq!(e.jwks.unwrap().as_str(), JWKS);
     assert_eq!(e.logout.unwrap().as_str(), "https://idp.example.com/logout");
