@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use portcullis::federation::{
-    AuthModules, Endpoints, FederatedLogin, Federation, LoginError, MappingText, MemoryAccounts,
-    ModuleId, ModuleSettings, ModuleType, ProviderSecret,
+    AuthModules, Endpoints, FederatedLogin, Federation, LoginError, LoginStart, MappingText,
+    MemoryAccounts, ModuleId, ModuleSettings, ModuleType, ProviderSecret,
 };
 use portcullis::store::memory::{MemoryAuthModuleStore, MemoryFetcher};
 use portcullis::store::{HttpMethod, HttpResponse};
@@ -138,6 +138,22 @@ pub fn state_of(authorization_url: &Url) -> String {
         .unwrap()
 }
 
+/// Completes `start` with a callback carrying a code, its state, and `extra` parameters.
+pub async fn callback(
+    fx: &Fx,
+    start: &LoginStart,
+    extra: &str,
+) -> Result<FederatedLogin, LoginError> {
+    let state = state_of(&start.authorization_url);
+    fx.fed
+        .complete_login(
+            &start.pending.module,
+            &start.pending,
+            &format!("code=c&state={state}{extra}"),
+        )
+        .await
+}
+
 /// A whole login through `id` with the provider answering `profile`.
 pub async fn login_as(
     fx: &Fx,
@@ -147,12 +163,5 @@ pub async fn login_as(
     token_ok(fx);
     route_json(fx, HttpMethod::Get, USER_INFO, 200, profile);
     let start = fx.fed.start_login(id).await?;
-    let state = state_of(&start.authorization_url);
-    fx.fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=the-code&state={state}"),
-        )
-        .await
+    callback(fx, &start, "").await
 }

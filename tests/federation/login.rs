@@ -206,15 +206,7 @@ async fn a_disabled_module_starts_no_login_and_completes_none_in_flight() {
         fx.fed.start_login(&id).await.unwrap_err(),
         LoginError::ModuleDisabled
     );
-    let state = state_of(&start.authorization_url);
-    let r = fx
-        .fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=c&state={state}"),
-        )
-        .await;
+    let r = callback(&fx, &start, "").await;
     assert_eq!(r.unwrap_err(), LoginError::ModuleDisabled);
     assert!(fx.fetcher.requests().is_empty(), "no call to the provider");
 }
@@ -278,15 +270,7 @@ async fn a_login_older_than_ten_minutes_is_refused() {
     let id = enabled(&fx, "idp", oauth2()).await;
     let start = fx.fed.start_login(&id).await.unwrap();
     fx.clock.advance(601);
-    let state = state_of(&start.authorization_url);
-    let r = fx
-        .fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=c&state={state}"),
-        )
-        .await;
+    let r = callback(&fx, &start, "").await;
     assert_eq!(r.unwrap_err(), LoginError::Expired);
 }
 
@@ -295,25 +279,11 @@ async fn a_callback_naming_another_issuer_is_refused() {
     let (fx, id) = fx_with(|s| s.endpoints.issuer = Some(IDP.into())).await;
     token_ok(&fx);
     let start = fx.fed.start_login(&id).await.unwrap();
-    let state = state_of(&start.authorization_url);
-    let r = fx
-        .fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=c&state={state}&iss=https%3A%2F%2Fevil.example"),
-        )
-        .await;
+    let r = callback(&fx, &start, "&iss=https%3A%2F%2Fevil.example").await;
     assert_eq!(r.unwrap_err(), LoginError::IssuerMismatch);
     // Two `iss` values, the right one first, are refused rather than half-read.
-    let r = fx
-        .fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=c&state={state}&iss=https%3A%2F%2Fidp.example.com&iss=https%3A%2F%2Fevil.example"),
-        )
-        .await;
+    let two = "&iss=https%3A%2F%2Fidp.example.com&iss=https%3A%2F%2Fevil.example";
+    let r = callback(&fx, &start, two).await;
     assert_eq!(r.unwrap_err(), LoginError::RepeatedParameter("iss"));
     // A provider that always names itself must name itself this time too.
     let (fx, id) = fx_with(|s| {

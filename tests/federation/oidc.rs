@@ -292,15 +292,7 @@ async fn an_oauth2_module_that_knows_the_keys_checks_an_id_token_it_is_sent() {
     );
     route_json(&fx, HttpMethod::Get, USER_INFO, 200, alice());
     let start = fx.fed.start_login(&id).await.unwrap();
-    let state = state_of(&start.authorization_url);
-    let r = fx
-        .fed
-        .complete_login(
-            &start.pending.module,
-            &start.pending,
-            &format!("code=c&state={state}"),
-        )
-        .await;
+    let r = callback(&fx, &start, "").await;
     assert!(matches!(r, Err(LoginError::IdToken(_))), "{r:?}");
 }
 
