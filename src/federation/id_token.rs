@@ -1,9 +1,13 @@
 //! Checking an ID token (OpenID Connect Core §3.1.3.7): signature with the provider's keys,
 //! issuer, audience, nonce and times on the library's clock.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
+use url::Url;
 
 use super::error::LoginError;
 use super::module::ModuleSettings;
@@ -22,9 +26,58 @@ fn bad(problem: impl Into<String>) -> LoginError {
     LoginError::IdToken(problem.into())
 }
 
+/// How long a provider's key set is used before it is read again.
+const KEY_SET_SECONDS: u64 = 300;
+
+/// The providers' key sets, read once per [`KEY_SET_SECONDS`] rather than on every login, and
+/// again at once when a token names a key the cached set lacks (the provider rotated its
+/// keys). Keyed by the key set's URL, which administrators configure: bounded by the modules.
+#[derive(Default)]
+pub(crate) struct KeySets {
+    sets: Mutex<HashMap<String, (Timestamp, Arc<JwkSet>)>>,
+}
+
+impl KeySets {
+    async fn get(
+        &self,
+        fetcher: &dyn HttpFetcher,
+        settings: &ModuleSettings,
+        url: &Url,
+        kid: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Arc<JwkSet>, LoginError> {
+        let cached = self
+            .sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url.as_str())
+            .cloned();
+        if let Some((at, set)) = cached {
+            let fresh = now.0 < at.0.saturating_add(KEY_SET_SECONDS);
+            let has_key = kid.is_none_or(|kid| set.find(kid).is_some());
+            if fresh && has_key {
+                return Ok(set);
+            }
+        }
+        let set: JwkSet =
+            serde_json::from_value(read_json(fetcher, settings, "jwks", url, None).await?)
+                .map_err(|_| LoginError::BadResponse {
+                    endpoint: "jwks",
+                    problem: "not a JSON Web Key Set".into(),
+                })?;
+        let set = Arc::new(set);
+        self.sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(url.as_str().to_owned(), (now, set.clone()));
+        Ok(set)
+    }
+}
+
 /// The claims of a valid ID token.
 pub(crate) async fn check(
     fetcher: &dyn HttpFetcher,
+    key_sets: &KeySets,
     settings: &ModuleSettings,
     token: &str,
     nonce: Option<&str>,
@@ -44,12 +97,9 @@ pub(crate) async fn check(
         .jwks
         .as_ref()
         .ok_or_else(|| bad("the module has no key set to check it with"))?;
-    let keys: JwkSet =
-        serde_json::from_value(read_json(fetcher, settings, "jwks", jwks_url, None).await?)
-            .map_err(|_| LoginError::BadResponse {
-                endpoint: "jwks",
-                problem: "not a JSON Web Key Set".into(),
-            })?;
+    let keys = key_sets
+        .get(fetcher, settings, jwks_url, header.kid.as_deref(), now)
+        .await?;
     let mut validation = Validation::new(header.alg);
     // Times are checked below on the library's clock.
     validation.validate_exp = false;

@@ -98,6 +98,7 @@ pub struct Federation {
     modules: AuthModules,
     fetcher: Arc<dyn HttpFetcher>,
     provider_tokens: Option<Arc<dyn ProviderTokenStore>>,
+    key_sets: Arc<id_token::KeySets>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -117,6 +118,7 @@ impl Federation {
             modules,
             fetcher,
             provider_tokens: None,
+            key_sets: Arc::default(),
         }
     }
 
@@ -281,6 +283,7 @@ impl Federation {
                 Some(token) => {
                     id_token::check(
                         &*self.fetcher,
+                        &self.key_sets,
                         settings,
                         token,
                         pending.nonce.as_deref(),

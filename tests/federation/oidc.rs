@@ -346,3 +346,43 @@ async fn a_login_started_without_a_nonce_cannot_complete_as_openid_connect() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn the_providers_keys_are_read_once_per_five_minutes_or_when_a_new_key_appears() {
+    let fx = oidc_fx().await;
+    let jwks_reads = |fx: &Fx| {
+        fx.fetcher
+            .requests()
+            .iter()
+            .filter(|r| r.url.as_str() == JWKS)
+            .count()
+    };
+    let good = |n: &str| sign(&claims(n), Algorithm::ES256);
+    let info = || json!({"sub": "user-1"});
+    login_with(&fx, good, info()).await.unwrap();
+    login_with(&fx, good, info()).await.unwrap();
+    assert_eq!(
+        jwks_reads(&fx),
+        1,
+        "the second login uses the cached key set"
+    );
+    // A token naming a key the cached set lacks: the provider may have rotated; read again.
+    let rotated = |n: &str| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k2".into());
+        let key = EncodingKey::from_ec_pem(ES256_PEM).unwrap();
+        jsonwebtoken::encode(&header, &claims(n), &key).unwrap()
+    };
+    assert!(login_with(&fx, rotated, info()).await.is_err());
+    assert_eq!(jwks_reads(&fx), 2);
+    // Five minutes on, the set is read again.
+    fx.clock.advance(301);
+    let later = |n: &str| {
+        let mut c = claims(n);
+        c["iat"] = json!(NOW + 301);
+        c["exp"] = json!(NOW + 600);
+        sign(&c, Algorithm::ES256)
+    };
+    login_with(&fx, later, info()).await.unwrap();
+    assert_eq!(jwks_reads(&fx), 3);
+}
