@@ -348,15 +348,8 @@ async fn the_modules_timeouts_bound_a_provider_that_never_answers() {
         "Silent",
         ModuleType::OAuth2,
         Endpoints {
-            authorization: u("/authorize"),
-            token: u("/token"),
             user_info: Some(u("/user")),
-            logout: None,
-            email: None,
-            avatar: None,
-            jwks: None,
-            issuer: None,
-            iss_required: false,
+            ..Endpoints::new(u("/authorize"), u("/token"))
         },
     );
     s.client_id = "host".into();

@@ -152,6 +152,23 @@ pub struct Endpoints {
     pub iss_required: bool,
 }
 
+impl Endpoints {
+    /// The two endpoints every provider has; the others unset.
+    pub fn new(authorization: Url, token: Url) -> Self {
+        Endpoints {
+            authorization,
+            token,
+            user_info: None,
+            logout: None,
+            email: None,
+            avatar: None,
+            jwks: None,
+            issuer: None,
+            iss_required: false,
+        }
+    }
+}
+
 /// Where each account attribute is read from in the provider's profile.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttributeMapping {

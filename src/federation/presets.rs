@@ -1,14 +1,11 @@
 //! Presets: modules for well-known providers with endpoints, scopes and mapping filled in,
 //! and the catalogue a host shows in its "new module" picker.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::module::{
-    CredentialsIn, DEFAULT_TIMEOUT, Endpoints, MappingText, ModuleError, ModuleSettings,
-    ModuleType, ProviderSecret,
+    Endpoints, MappingText, ModuleError, ModuleSettings, ModuleType, ProviderSecret,
 };
 
 /// A provider the library knows.
@@ -128,15 +125,12 @@ impl Preset {
             Preset::BitbucketCloud => (
                 "account email",
                 Endpoints {
-                    authorization: url("https://bitbucket.org/site/oauth2/authorize")?,
-                    token: url("https://bitbucket.org/site/oauth2/access_token")?,
                     user_info: Some(url("https://api.bitbucket.org/2.0/user")?),
-                    logout: None,
                     email: Some(url("https://api.bitbucket.org/2.0/user/emails")?),
-                    avatar: None,
-                    jwks: None,
-                    issuer: None,
-                    iss_required: false,
+                    ..Endpoints::new(
+                        url("https://bitbucket.org/site/oauth2/authorize")?,
+                        url("https://bitbucket.org/site/oauth2/access_token")?,
+                    )
                 },
                 MappingText {
                     user_id: Some("uuid ?: account_id".into()),
@@ -151,15 +145,12 @@ impl Preset {
             Preset::GitHub => (
                 "read:user user:email",
                 Endpoints {
-                    authorization: url("https://github.com/login/oauth/authorize")?,
-                    token: url("https://github.com/login/oauth/access_token")?,
                     user_info: Some(url("https://api.github.com/user")?),
-                    logout: None,
                     email: Some(url("https://api.github.com/user/emails")?),
-                    avatar: None,
-                    jwks: None,
-                    issuer: None,
-                    iss_required: false,
+                    ..Endpoints::new(
+                        url("https://github.com/login/oauth/authorize")?,
+                        url("https://github.com/login/oauth/access_token")?,
+                    )
                 },
                 MappingText {
                     user_id: Some("id".into()),
@@ -174,15 +165,11 @@ impl Preset {
             Preset::GitLab => (
                 "read_user",
                 Endpoints {
-                    authorization: url("https://gitlab.com/oauth/authorize")?,
-                    token: url("https://gitlab.com/oauth/token")?,
                     user_info: Some(url("https://gitlab.com/api/v4/user")?),
-                    logout: None,
-                    email: None,
-                    avatar: None,
-                    jwks: None,
-                    issuer: None,
-                    iss_required: false,
+                    ..Endpoints::new(
+                        url("https://gitlab.com/oauth/authorize")?,
+                        url("https://gitlab.com/oauth/token")?,
+                    )
                 },
                 MappingText {
                     user_id: Some("id".into()),
@@ -196,15 +183,13 @@ impl Preset {
             Preset::Google => (
                 "openid email profile",
                 Endpoints {
-                    authorization: url("https://accounts.google.com/o/oauth2/v2/auth")?,
-                    token: url("https://oauth2.googleapis.com/token")?,
                     user_info: Some(url("https://openidconnect.googleapis.com/v1/userinfo")?),
-                    logout: None,
-                    email: None,
-                    avatar: None,
                     jwks: Some(url("https://www.googleapis.com/oauth2/v3/certs")?),
                     issuer: Some("https://accounts.google.com".into()),
-                    iss_required: false,
+                    ..Endpoints::new(
+                        url("https://accounts.google.com/o/oauth2/v2/auth")?,
+                        url("https://oauth2.googleapis.com/token")?,
+                    )
                 },
                 MappingText {
                     user_id: Some("sub".into()),
@@ -238,15 +223,14 @@ impl Preset {
                 (
                     "openid profile email",
                     Endpoints {
-                        authorization: url(&format!("{base}/oauth2/v2.0/authorize"))?,
-                        token: url(&format!("{base}/oauth2/v2.0/token"))?,
                         user_info: Some(url("https://graph.microsoft.com/oidc/userinfo")?),
                         logout: Some(url(&format!("{base}/oauth2/v2.0/logout"))?),
-                        email: None,
-                        avatar: None,
                         jwks: Some(url(&format!("{base}/discovery/v2.0/keys"))?),
                         issuer: Some(format!("{base}/v2.0")),
-                        iss_required: false,
+                        ..Endpoints::new(
+                            url(&format!("{base}/oauth2/v2.0/authorize"))?,
+                            url(&format!("{base}/oauth2/v2.0/token"))?,
+                        )
                     },
                     MappingText {
                         user_id: Some("oid ?: sub".into()),
@@ -258,24 +242,14 @@ impl Preset {
                 )
             }
         };
-        Ok(ModuleSettings {
-            name: self.display_name().to_owned(),
-            icon: Some(self.icon().to_owned()),
-            module_type: ModuleType::Preset(self),
-            client_id: client_id.into(),
-            client_secret,
-            scopes: ModuleSettings::parse_scopes(scopes),
-            endpoints,
-            mapping: mapping.parse()?,
-            group_mappings: BTreeMap::new(),
-            user_creation: false,
-            auto_join_groups: Vec::new(),
-            credentials: CredentialsIn::Basic,
-            email_auto_verify: false,
-            extension_grant_type: None,
-            connect_timeout: DEFAULT_TIMEOUT,
-            read_timeout: DEFAULT_TIMEOUT,
-        })
+        let mut settings =
+            ModuleSettings::generic(self.display_name(), ModuleType::Preset(self), endpoints);
+        settings.icon = Some(self.icon().to_owned());
+        settings.client_id = client_id.into();
+        settings.client_secret = client_secret;
+        settings.scopes = ModuleSettings::parse_scopes(scopes);
+        settings.mapping = mapping.parse()?;
+        Ok(settings)
     }
 }
 

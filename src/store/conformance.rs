@@ -711,15 +711,11 @@ fn module(id: &crate::federation::ModuleId, name: &str) -> crate::federation::Au
         name,
         ModuleType::OAuth2,
         Endpoints {
-            authorization: url("https://idp.example.com/authorize"),
-            token: url("https://idp.example.com/token"),
             user_info: Some(url("https://idp.example.com/user")),
-            logout: None,
-            email: None,
-            avatar: None,
-            jwks: None,
-            issuer: None,
-            iss_required: false,
+            ..Endpoints::new(
+                url("https://idp.example.com/authorize"),
+                url("https://idp.example.com/token"),
+            )
         },
     );
     settings.client_id = "conformance".into();
