@@ -66,7 +66,8 @@ fn common_module(idp: &str, kind: &str) -> Value {
             "user_info": format!("{idp}/userinfo")
         });
     } else {
-        m["scopes"] = json!("openid profile email read");
+        // The list form of `scopes`, as a script may write it.
+        m["scopes"] = json!(["openid", "profile", "email", "read"]);
         m["issuer"] = json!(idp);
     }
     m

@@ -49,9 +49,9 @@ pub struct SeedModule {
     pub client_id: String,
     #[serde(default)]
     pub client_secret: String,
-    /// Space-separated; a preset's scopes when absent.
+    /// Space-separated (or a list); a preset's scopes when absent.
     #[serde(default)]
-    pub scopes: Option<String>,
+    pub scopes: Option<SeedScopes>,
     /// Attribute paths; each one given replaces the preset's.
     #[serde(default)]
     pub mapping: MappingText,
@@ -79,6 +79,14 @@ pub struct SeedModule {
 
 fn enabled_by_default() -> bool {
     true
+}
+
+/// A module's `scopes`: `"openid email"` as an administrator types it, or `["openid", "email"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SeedScopes {
+    Text(String),
+    List(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -246,8 +254,10 @@ async fn module_settings(
     if m.icon.is_some() {
         s.icon = m.icon.clone();
     }
-    if let Some(scopes) = &m.scopes {
-        s.scopes = ModuleSettings::parse_scopes(scopes);
+    match &m.scopes {
+        Some(SeedScopes::Text(text)) => s.scopes = ModuleSettings::parse_scopes(text),
+        Some(SeedScopes::List(list)) => s.scopes = list.clone(),
+        None => {}
     }
     let mut text = s.mapping.text();
     let given = &m.mapping;
