@@ -12,7 +12,7 @@ use super::provider;
 use crate::OAuthClient;
 use crate::error::{ErrorCode, OAuthError};
 use crate::server::{ExtensionGrant, ExternalToken, GrantContext, GrantDecision, Params};
-use crate::store::{ProviderTokenStore, TokenHash, TokenKind};
+use crate::store::ProviderTokenStore;
 
 /// `POST /token` with `grant_type` set to a module's extension grant type and
 /// `subject_token` set to a host access token answers with the provider access token of the
@@ -121,10 +121,8 @@ impl ExtensionGrant for ProviderTokenGrant {
             )
         };
         let rec = ctx
-            .tokens
-            .get(&TokenHash::of(subject_token))
+            .access_token(subject_token)
             .await?
-            .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(ctx.now))
             .ok_or_else(unusable)?;
         // Only the token's own holder: a resource server that was sent a user's token must
         // not turn it into that user's credentials at the provider.
@@ -232,9 +230,7 @@ impl ExtensionGrant for ProviderTokenGrant {
             subject: Some(user.to_owned()),
             // Checked by the server against the user's permissions now: a user who lost the
             // scope since the host token was issued gets no provider token.
-            scope: rec.grant.scope.intersection(
-                &crate::Scope::from_tokens([self.required_scope.as_str()]).unwrap_or_default(),
-            ),
+            scope: crate::Scope::from_tokens([self.required_scope.as_str()]).unwrap_or_default(),
             issued_token_type: Some(crate::server::ACCESS_TOKEN_TYPE.to_owned()),
             external: Some(ExternalToken {
                 access_token: tokens.access_token.clone(),

@@ -9,7 +9,6 @@ use super::{ExtensionGrant, GrantContext, GrantDecision, Params};
 use crate::client::{ClientType, OAuthClient};
 use crate::error::{ErrorCode, OAuthError};
 use crate::scope::Scope;
-use crate::store::{TokenHash, TokenKind};
 
 /// The parameters of a token exchange request (RFC 8693 §2.1).
 #[derive(Default)]
@@ -113,10 +112,8 @@ impl ExtensionGrant for TokenExchange {
             )
         };
         let rec = ctx
-            .tokens
-            .get(&TokenHash::of(subject_token))
+            .access_token(subject_token)
             .await?
-            .filter(|r| r.kind == TokenKind::AccessToken && !r.is_expired(ctx.now))
             .ok_or_else(unacceptable)?;
         // Only the token's holder, or a resource server the token is addressed to, may trade
         // it: otherwise any client that saw a user's token could mint its own for that user

@@ -111,6 +111,21 @@ pub struct GrantContext<'a> {
     pub now: Timestamp,
 }
 
+impl GrantContext<'_> {
+    /// The live access token whose text is `token`: stored, an access token (not a code or a
+    /// refresh token), and not expired. `None` for anything else.
+    pub async fn access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<crate::store::TokenRecord>, crate::store::StoreError> {
+        Ok(self
+            .tokens
+            .get(&crate::store::TokenHash::of(token))
+            .await?
+            .filter(|r| r.kind == crate::store::TokenKind::AccessToken && !r.is_expired(self.now)))
+    }
+}
+
 /// What an [`ExtensionGrant`] allows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GrantDecision {

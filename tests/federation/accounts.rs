@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use portcullis::federation::{Account, AccountDecision, LoginStep, ModuleSettings, Refusal};
+use portcullis::federation::{Account, AccountDecision, LoginStep, Refusal};
 use serde_json::json;
 
 use crate::common::*;
@@ -17,16 +17,6 @@ fn existing(fx: &Fx, id: &str, email: &str) {
         groups: ["local-team".to_owned()].into_iter().collect(),
         ..Account::default()
     });
-}
-
-async fn fx_with(
-    change: impl FnOnce(&mut ModuleSettings),
-) -> (Fx, portcullis::federation::ModuleId) {
-    let fx = fx();
-    let mut s = oauth2();
-    change(&mut s);
-    let id = enabled(&fx, "idp", s).await;
-    (fx, id)
 }
 
 async fn imported(fx: &Fx, id: &portcullis::federation::ModuleId) -> u64 {

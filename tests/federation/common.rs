@@ -85,6 +85,15 @@ pub fn oauth2() -> ModuleSettings {
     s
 }
 
+/// A fresh fixture with one enabled module, `idp`: the generic one, changed by `change`.
+pub async fn fx_with(change: impl FnOnce(&mut ModuleSettings)) -> (Fx, ModuleId) {
+    let fx = fx();
+    let mut s = oauth2();
+    change(&mut s);
+    let id = enabled(&fx, "idp", s).await;
+    (fx, id)
+}
+
 pub async fn enabled(fx: &Fx, id: &str, settings: ModuleSettings) -> ModuleId {
     let id = ModuleId::new(id).unwrap();
     let m = fx.fed.modules();

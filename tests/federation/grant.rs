@@ -447,3 +447,24 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Ou
     })
     .await
 }
+
+#[tokio::test]
+async fn only_a_live_access_token_is_traded() {
+    let e = env(&[GRANT]).await;
+    alice_logs_in(&e, 86_400).await;
+    let form = format!(
+        "grant_type=password&username=alice&password=alice-pw&scope=read%20provider\
+         &client_id=app&client_secret={SECRET}"
+    );
+    let issued = e.server.token(None, &Params::parse(&form)).await.json();
+    // A refresh token is not an access token, whatever it may be traded for elsewhere.
+    let refresh = issued["refresh_token"].as_str().expect("a refresh token");
+    let r = trade(&e, "app", refresh).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.body());
+    // An access token past its expiry is no token at all.
+    let access = issued["access_token"].as_str().unwrap();
+    let lifetime = issued["expires_in"].as_u64().unwrap();
+    e.fx.clock.advance(lifetime + 1);
+    let r = trade(&e, "app", access).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.body());
+}

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use portcullis::federation::{
-    Confirm, CredentialsIn, EmailVerification, LoginError, ModuleSettings,
-};
+use portcullis::federation::{Confirm, CredentialsIn, EmailVerification, LoginError};
 use portcullis::pkce::{CodeChallenge, PkceMethod};
 use portcullis::store::{FetchError, HttpMethod, HttpResponse};
 use serde_json::json;
@@ -161,16 +159,6 @@ async fn credentials_go_in_basic_auth_form_encoded_or_in_the_body_as_configured(
     let form = form_of(&token.body);
     assert_eq!(get(&form, "client_id"), Some("host-at-idp"));
     assert_eq!(get(&form, "client_secret"), Some("s3cret&=+"));
-}
-
-async fn fx_with(
-    change: impl FnOnce(&mut ModuleSettings),
-) -> (Fx, portcullis::federation::ModuleId) {
-    let fx = fx();
-    let mut s = oauth2();
-    change(&mut s);
-    let id = enabled(&fx, "idp", s).await;
-    (fx, id)
 }
 
 #[tokio::test]
